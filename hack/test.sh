@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# `npm test`: sets up what is missing (npm packages, the upstream binaries, the local cluster),
+# then runs the unit and e2e suites and ends with one line `N passed, N failed`.
+#   KUBECONFIG=...          run e2e against that cluster (kind or any) instead of the local one
+#   PACIFIC_KEEP_CLUSTER=1  leave a cluster this script started running afterwards
+#   extra arguments are passed to vitest (e.g. a file filter)
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+results="$root/test-results"
+mkdir -p "$results"
+
+[ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund || exit 1
+
+started_cluster=0
+if [ -z "${KUBECONFIG:-}" ]; then
+  if ! bash hack/cluster.sh status >/dev/null 2>&1; then
+    bash hack/cluster.sh up || { echo "0 passed, 1 failed"; exit 1; }
+    started_cluster=1
+  fi
+  eval "$(bash hack/cluster.sh env)"
+fi
+cleanup() { [ $started_cluster = 1 ] && [ "${PACIFIC_KEEP_CLUSTER:-}" != 1 ] && bash hack/cluster.sh down; }
+trap cleanup EXIT
+
+status=0
+checks_passed=0
+checks_failed=0
+check() { # name command... : a static check counts as one test in the closing line
+  local name=$1; shift
+  if "$@"; then checks_passed=$((checks_passed + 1)); echo "check ok: $name";
+  else checks_failed=$((checks_failed + 1)); status=1; echo "check FAILED: $name"; fi
+}
+check "api types generated from crds/" node hack/gen-api-types.mjs --check
+check "typecheck (tsc --noEmit)" npx tsc -p tsconfig.json --noEmit
+check "lint and format (biome)" npx biome check --reporter=summary .
+
+rm -f "$results/vitest.json"
+npx vitest run --reporter=default --reporter=json --outputFile.json="$results/vitest.json" "$@" || status=$?
+
+# One closing line for CI, counted from vitest's JSON report; a report that is missing is a failure.
+node -e '
+  const fs = require("fs");
+  let r;
+  const [passedChecks, failedChecks] = [Number(process.argv[2]), Number(process.argv[3])];
+  try { r = JSON.parse(fs.readFileSync(process.argv[1], "utf8")); }
+  catch { console.log(`${passedChecks} passed, ${failedChecks + 1} failed`); process.exit(0); }
+  // A file that fails to load has no failed test in it, but is a failure all the same.
+  const brokenFiles = r.testResults.filter((f) => f.status === "failed" && !f.assertionResults.some((a) => a.status === "failed")).length;
+  const passed = r.numPassedTests + passedChecks;
+  const failed = r.numFailedTests + brokenFiles + failedChecks;
+  console.log(`${passed} passed, ${failed} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+' "$results/vitest.json" "$checks_passed" "$checks_failed"
+exit $status
