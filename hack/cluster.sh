@@ -117,19 +117,30 @@ api_get() { # path -> body (admin client cert)
     "https://127.0.0.1:$APISERVER_PORT$1"
 }
 
-wait_ready() {
+check_alive() { # the components started so far must still run
+  local c
+  for c in "$@"; do
+    [ -n "$(pid_of "$c")" ] || die "$c exited; last lines of $state/$c.log:
+$(tail -n 15 "$state/$c.log")"
+  done
+}
+
+# The controller-manager and scheduler need the RBAC policy the API server bootstraps, so they start
+# only once /readyz is ok; the default ServiceAccount then proves the controller-manager works.
+wait_apiserver() {
   local deadline=$((SECONDS + ${PACIFIC_CLUSTER_TIMEOUT:-120}))
   until [ "$(api_get /readyz 2>/dev/null)" = "ok" ]; do
     [ $SECONDS -lt $deadline ] || die "kube-apiserver not ready after ${PACIFIC_CLUSTER_TIMEOUT:-120}s; see $state/kube-apiserver.log"
-    for c in "${COMPONENTS[@]}"; do
-      [ -n "$(pid_of "$c")" ] || die "$c exited; last lines of $state/$c.log:
-$(tail -n 15 "$state/$c.log")"
-    done
+    check_alive etcd kube-apiserver
     sleep 0.2
   done
-  # The controller-manager creates the default ServiceAccount: proof it is working.
+}
+
+wait_controllers() {
+  local deadline=$((SECONDS + ${PACIFIC_CLUSTER_TIMEOUT:-120}))
   until api_get /api/v1/namespaces/default/serviceaccounts/default >/dev/null 2>&1; do
     [ $SECONDS -lt $deadline ] || die "no default ServiceAccount after ${PACIFIC_CLUSTER_TIMEOUT:-120}s; see $state/kube-controller-manager.log"
+    check_alive "${COMPONENTS[@]}"
     sleep 0.2
   done
 }
@@ -168,6 +179,7 @@ EOF
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --service-cluster-ip-range "$SERVICE_CIDR" \
     --allow-privileged=true --profiling=false
+  wait_apiserver
 
   start_component kube-controller-manager "$k8s_bin/kube-controller-manager" \
     --kubeconfig "$state/kube-controller-manager.kubeconfig" \
@@ -183,7 +195,7 @@ EOF
     --authorization-kubeconfig "$state/kube-scheduler.kubeconfig" \
     --bind-address 127.0.0.1 --secure-port "$SCHEDULER_PORT" --profiling=false
 
-  wait_ready
+  wait_controllers
   log "ready: KUBECONFIG=$state/kubeconfig ($(api_get /version | sed -n 's/.*"gitVersion": "\([^"]*\)".*/\1/p'))"
 }
 

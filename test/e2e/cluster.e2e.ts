@@ -33,12 +33,17 @@ describe("the API server", () => {
   it("serves a CRD from crds/: create, read and watch a custom resource", async () => {
     const name = uniqueName("esx");
     const seen: string[] = [];
+    let watchEnded: unknown;
+    // A just-established CRD can take a moment before its endpoint serves lists and watches.
+    await eventually("the ESXiHost endpoint serves lists", () => custom.listClusterCustomObject(host));
     const watch = new k8s.Watch(kc);
     const abort = await watch.watch(
       `/apis/${host.group}/${host.version}/${host.plural}`,
       { fieldSelector: `metadata.name=${name}` },
       (type) => seen.push(type),
-      () => undefined,
+      (err) => {
+        watchEnded = err ?? "ended";
+      },
     );
     try {
       await custom.createClusterCustomObject({

@@ -3,6 +3,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
+import { KubeClient, type KubeObject } from "../../controllers/runtime/client.ts";
+import { CustomResourceDefinitions } from "../../controllers/runtime/resource.ts";
 
 export const root = join(import.meta.dirname, "..", "..");
 
@@ -46,23 +48,19 @@ export function isNotFound(e: unknown): boolean {
   return statusCode(e) === 404;
 }
 
-/** Creates or replaces every CRD in the given files of crds/ and waits until each is Established. */
+/**
+ * Server-side applies every CRD in the given files of crds/ and waits until each is Established.
+ * Through our own client: client-node's typed serializer drops `x-kubernetes-*` schema fields.
+ */
 export async function applyCrds(kc: k8s.KubeConfig, files: string[]): Promise<void> {
-  const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
+  const client = new KubeClient(kc);
   for (const file of files) {
     for (const doc of parseAllDocuments(readFileSync(join(root, "crds", file), "utf8"))) {
-      const crd = doc.toJS() as k8s.V1CustomResourceDefinition;
+      const crd = doc.toJS() as KubeObject;
       const name = crd.metadata!.name!;
-      try {
-        const current = await ext.readCustomResourceDefinition({ name });
-        crd.metadata!.resourceVersion = current.metadata!.resourceVersion;
-        await ext.replaceCustomResourceDefinition({ name, body: crd });
-      } catch (e) {
-        if (!isNotFound(e)) throw e;
-        await ext.createCustomResourceDefinition({ body: crd });
-      }
+      await client.patch(CustomResourceDefinitions, name, undefined, crd, { type: "apply" });
       await eventually(`CRD ${name} Established`, async () => {
-        const c = await ext.readCustomResourceDefinition({ name });
+        const c = await client.get<k8s.V1CustomResourceDefinition>(CustomResourceDefinitions, name);
         return c.status?.conditions?.some((x) => x.type === "Established" && x.status === "True");
       });
     }
