@@ -8,7 +8,7 @@
 // - watches are streams the informer can abort (the watchdog) and that never time out on their own.
 import http from "node:http";
 import https from "node:https";
-import type { KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig, V1ObjectMeta } from "@kubernetes/client-node";
 import { ApiError, statusFromBody } from "./errors.ts";
 import type { Json } from "./patch.ts";
 import { collectionPath, objectPath, type ResourceType } from "./resource.ts";
@@ -22,28 +22,14 @@ const patchContentType: Record<PatchType, string> = {
   apply: "application/apply-patch+yaml",
 };
 
+/**
+ * Any Kubernetes object. Built-in kinds use client-node's model types and custom kinds the types
+ * generated from crds/; note that timestamps arrive as strings whatever the model types say.
+ */
 export interface KubeObject {
   apiVersion?: string;
   kind?: string;
-  metadata?: {
-    name?: string;
-    namespace?: string;
-    uid?: string;
-    resourceVersion?: string;
-    generation?: number;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    finalizers?: string[];
-    deletionTimestamp?: Date | string;
-    ownerReferences?: Array<{
-      apiVersion: string;
-      kind: string;
-      name: string;
-      uid: string;
-      controller?: boolean;
-    }>;
-    [k: string]: unknown;
-  };
+  metadata?: V1ObjectMeta;
 }
 
 export interface ObjectList<T> {
@@ -251,6 +237,17 @@ export class KubeClient {
 
   async request<T>(method: string, path: string, o: RequestOptions = {}): Promise<T> {
     await this.throttle.take();
+    try {
+      return await this.send<T>(method, path, o);
+    } catch (e) {
+      // A kept-alive socket the server closed (it restarted) fails on first use; the request never
+      // reached the server, so sending it once more is safe (Node's documented remedy).
+      if ((e as { reusedSocket?: boolean }).reusedSocket) return this.send<T>(method, path, o);
+      throw e;
+    }
+  }
+
+  private async send<T>(method: string, path: string, o: RequestOptions): Promise<T> {
     const options = await this.requestOptions(method, path, o.query);
     const payload = o.body === undefined ? undefined : Buffer.from(JSON.stringify(o.body));
     if (payload) {
@@ -286,9 +283,10 @@ export class KubeClient {
       req.setTimeout(o.timeoutMs ?? this.timeoutMs, () => {
         req.destroy(new Error(`${method} ${path}: no answer within ${o.timeoutMs ?? this.timeoutMs} ms`));
       });
-      req.on("error", (e) => {
+      req.on("error", (e: NodeJS.ErrnoException) => {
         this.opts.onRequest?.("<error>", method, this.host);
-        reject(e);
+        const stale = req.reusedSocket && (e.code === "ECONNRESET" || e.message === "socket hang up");
+        reject(stale ? Object.assign(e, { reusedSocket: true }) : e);
       });
       if (payload) req.write(payload);
       req.end();
@@ -305,6 +303,7 @@ export class KubeClient {
     o: ListOptions & { resourceVersion: string; timeoutSeconds?: number },
     onEvent: (e: WatchEvent<T>) => void,
     signal: AbortSignal,
+    headerTimeoutMs = 30_000,
   ): Promise<void> {
     const options = await this.requestOptions("GET", collectionPath(rt, o.namespace), {
       watch: 1,

@@ -1,0 +1,268 @@
+// The manager: shared informers, controllers, leader election, and one HTTP port serving
+// /healthz, /readyz and /metrics. Informers start at once on every replica (so a standby is warm
+// and ready); controllers run only on the leader. SIGTERM stops taking work, drains reconciles in
+// flight (≤ 30 s), releases the lease and exits 0.
+import http from "node:http";
+import os from "node:os";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { KubeClient, type KubeObject } from "./client.ts";
+import {
+  type Controller,
+  ControllerBuilder,
+  type ControllerHost,
+  type Request,
+  type WatchSource,
+} from "./controller.ts";
+import { EventRecorder } from "./events.ts";
+import { Informer, type InformerOptions } from "./informer.ts";
+import { LeaderElector } from "./leaderelection.ts";
+import { type Logger, newLogger } from "./log.ts";
+import { Metrics } from "./metrics.ts";
+import type { ResourceType } from "./resource.ts";
+
+export interface ManagerOptions {
+  kubeConfig: KubeConfig;
+  /** Names the lease, the event source and the logger. */
+  name?: string;
+  /** Namespace of the leader-election Lease. */
+  namespace?: string;
+  leaderElection?: boolean;
+  leaseName?: string;
+  identity?: string;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+  /** host:port for /healthz, /readyz and /metrics; port 0 picks a free one. */
+  bindAddress?: string;
+  qps?: number;
+  burst?: number;
+  resyncMs?: number;
+  watchdogMs?: number;
+  gracefulShutdownMs?: number;
+  logger?: Logger;
+  /** Called when the leader lease is lost; defaults to exiting the process (restart clean). */
+  onLeaseLost?: () => void;
+}
+
+export class Manager implements ControllerHost {
+  readonly client: KubeClient;
+  readonly metrics = new Metrics();
+  readonly log: Logger;
+  readonly events: EventRecorder;
+  readonly identity: string;
+  private readonly informers = new Map<string, Informer<KubeObject>>();
+  private readonly controllers: Controller[] = [];
+  private readonly readyChecks = new Map<string, () => string | undefined>();
+  private elector: LeaderElector | undefined;
+  private server: http.Server | undefined;
+  private started = false;
+  private leading = false;
+  private stopping: Promise<void> | undefined;
+
+  constructor(readonly opts: ManagerOptions) {
+    this.log = opts.logger ?? newLogger(opts.name ?? "pacific");
+    this.identity =
+      opts.identity ?? `${os.hostname()}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+    this.client = new KubeClient(opts.kubeConfig, {
+      qps: opts.qps,
+      burst: opts.burst,
+      userAgent: `pacific/${opts.name ?? "manager"}`,
+      onRequest: (code, method, host) => this.metrics.restClientRequests.inc({ code, method, host }),
+    });
+    this.events = new EventRecorder(
+      this.client,
+      `pacific.dev/${opts.name ?? "pacific"}`,
+      this.identity,
+      this.log,
+    );
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  /** The shared informer for a resource and selector set (one list+watch however many use it). */
+  informer<T extends KubeObject>(resource: ResourceType, o: InformerOptions = {}): Informer<T> {
+    const key = [
+      resource.group,
+      resource.version,
+      resource.plural,
+      o.namespace,
+      o.labelSelector,
+      o.fieldSelector,
+    ].join("|");
+    let inf = this.informers.get(key);
+    if (!inf) {
+      inf = new Informer<KubeObject>(resource, this.client, this.log, {
+        resyncMs: this.opts.resyncMs,
+        watchdogMs: this.opts.watchdogMs,
+        ...o,
+      });
+      this.informers.set(key, inf);
+      if (this.started) inf.start();
+    }
+    return inf as unknown as Informer<T>;
+  }
+
+  controller(name: string): ControllerBuilder {
+    return new ControllerBuilder(this, name);
+  }
+
+  add(c: Controller): void {
+    this.controllers.push(c);
+    c.setUp();
+    if (this.leading || (this.started && !this.opts.leaderElection)) c.start();
+  }
+
+  /** ControllerHost: route a source's events to a controller's queue. */
+  watch(s: WatchSource, enqueue: (req: Request) => void): void {
+    const inf = this.informer(s.resource, s.informer);
+    const send = (o: KubeObject) => {
+      for (const r of s.map(o)) enqueue(r);
+    };
+    inf.addHandler({
+      add: send,
+      update: (o, n) => {
+        if (o === n || s.predicate(o, n)) {
+          send(n);
+          if (o !== n) send(o); // a child that changed owner tells the old owner too
+        }
+      },
+      delete: send,
+    });
+  }
+
+  /** Adds a readiness check: it returns undefined when ready, or the reason it is not. */
+  addReadyCheck(name: string, check: () => string | undefined): void {
+    this.readyChecks.set(name, check);
+  }
+
+  /** Why the manager is not ready, or undefined. */
+  notReadyReason(): string | undefined {
+    for (const inf of this.informers.values()) {
+      if (inf.authError) return `${inf.resource.plural}: ${inf.lastError?.message}`;
+      if (!inf.hasSynced) return `informer for ${inf.resource.plural} has not synced`;
+    }
+    for (const [name, check] of this.readyChecks) {
+      const why = check();
+      if (why) return `${name}: ${why}`;
+    }
+    return undefined;
+  }
+
+  async waitForCacheSync(): Promise<void> {
+    await Promise.all([...this.informers.values()].map((i) => i.waitForSync()));
+  }
+
+  /** The address /metrics, /healthz and /readyz are served on (after start). */
+  get address(): { host: string; port: number } | undefined {
+    const a = this.server?.address();
+    return a && typeof a === "object" ? { host: a.address, port: a.port } : undefined;
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    await this.serve();
+    for (const inf of this.informers.values()) inf.start();
+    if (!this.opts.leaderElection) {
+      this.leading = true;
+      // Controllers start once the caches have synced; start() itself does not wait for that
+      // (a CRD installed after the manager must not block it).
+      void this.waitForCacheSync().then(() => {
+        if (this.leading) for (const c of this.controllers) c.start();
+      });
+      return;
+    }
+    const name = this.opts.leaseName ?? `${this.opts.name ?? "pacific"}-leader`;
+    this.metrics.leaderElectionMasterStatus.set({ name }, 0);
+    this.elector = new LeaderElector(
+      this.client,
+      {
+        namespace: this.opts.namespace ?? "pacific-system",
+        name,
+        identity: this.identity,
+        leaseDurationMs: this.opts.leaseDurationMs,
+        renewDeadlineMs: this.opts.renewDeadlineMs,
+        retryPeriodMs: this.opts.retryPeriodMs,
+      },
+      this.log,
+      (leading) => this.metrics.leaderElectionMasterStatus.set({ name }, leading ? 1 : 0),
+    );
+    void this.elector.run(
+      () => {
+        this.leading = true;
+        void this.waitForCacheSync().then(() => {
+          if (this.leading) for (const c of this.controllers) c.start();
+        });
+      },
+      () => {
+        this.leading = false;
+        (this.opts.onLeaseLost ?? (() => process.exit(1)))();
+      },
+    );
+  }
+
+  /** Graceful stop: no new work, drain reconciles in flight, release the lease, stop watching. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      const grace = this.opts.gracefulShutdownMs ?? 30_000;
+      this.log.info({ graceMs: grace }, "shutting down");
+      const drained = await Promise.all(this.controllers.map((c) => c.stop(grace)));
+      if (drained.includes(false)) this.log.warn("some reconciles did not finish within the grace period");
+      await this.elector?.stop();
+      this.leading = false;
+      for (const inf of this.informers.values()) inf.stop();
+      await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+      this.server?.closeAllConnections();
+    })();
+    return this.stopping;
+  }
+
+  /** SIGTERM/SIGINT: graceful stop, then exit 0; a second signal exits at once. */
+  installSignalHandlers(): void {
+    let signalled = false;
+    const onSignal = (sig: string) => {
+      if (signalled) process.exit(1);
+      signalled = true;
+      this.log.info({ signal: sig }, "signal received");
+      void this.stop().then(() => process.exit(0));
+    };
+    process.on("SIGTERM", () => onSignal("SIGTERM"));
+    process.on("SIGINT", () => onSignal("SIGINT"));
+  }
+
+  private serve(): Promise<void> {
+    const [host, port] = splitHostPort(this.opts.bindAddress ?? "0.0.0.0:8080");
+    this.server = http.createServer((req, res) => {
+      void this.handle(req, res);
+    });
+    return new Promise((resolve, reject) => {
+      this.server!.once("error", reject);
+      this.server!.listen(port, host, () => {
+        this.log.info({ address: this.address }, "serving /healthz, /readyz and /metrics");
+        resolve();
+      });
+    });
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const path = (req.url ?? "/").split("?")[0];
+    if (path === "/healthz" || path === "/livez") {
+      res.writeHead(200, { "Content-Type": "text/plain" }).end("ok");
+    } else if (path === "/readyz") {
+      const why = this.notReadyReason();
+      res.writeHead(why ? 503 : 200, { "Content-Type": "text/plain" }).end(why ? `not ready: ${why}` : "ok");
+    } else if (path === "/metrics") {
+      const body = await this.metrics.registry.metrics();
+      res.writeHead(200, { "Content-Type": this.metrics.registry.contentType }).end(body);
+    } else {
+      res.writeHead(404).end("not found");
+    }
+  }
+}
+
+function splitHostPort(addr: string): [string, number] {
+  const i = addr.lastIndexOf(":");
+  return i < 0 ? ["0.0.0.0", Number(addr)] : [addr.slice(0, i) || "0.0.0.0", Number(addr.slice(i + 1))];
+}
