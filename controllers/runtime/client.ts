@@ -360,8 +360,8 @@ export class KubeClient {
       });
       // A stalled server accepts the TCP connection but never answers: give up on the headers.
       const headerTimer = setTimeout(
-        () => req.destroy(new Error("watch: no response headers within 30 s")),
-        30_000,
+        () => req.destroy(new Error(`watch: no response headers within ${headerTimeoutMs} ms`)),
+        headerTimeoutMs,
       );
       req.on("error", (e) => {
         clearTimeout(headerTimer);

@@ -87,7 +87,7 @@ export class Controller {
     private readonly host: ControllerHost,
     private readonly sources: WatchSource[],
     private readonly reconciler: Reconciler,
-    private readonly opts: ControllerOptions = {},
+    opts: ControllerOptions = {},
   ) {
     const concurrency = opts.maxConcurrentReconciles ?? 4;
     this.queue = new WorkQueue({ metrics: host.metrics.queueMetrics(name) });

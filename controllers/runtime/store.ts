@@ -67,9 +67,9 @@ export class Store<T extends KubeObject> {
   private indexOne(name: string, fn: IndexFunc<T>, key: string, obj: T): void {
     const index = this.indices.get(name)!;
     for (const v of fn(obj)) {
-      let set = index.get(v);
-      if (!set) index.set(v, (set = new Set()));
-      set.add(key);
+      const set = index.get(v);
+      if (set) set.add(key);
+      else index.set(v, new Set([key]));
     }
   }
 

@@ -62,10 +62,10 @@ describe("the API server", () => {
       expect(got.spec.zone).toBe("zone-1");
       expect(got.spec.capacity.pods).toBe(110);
       await custom.deleteClusterCustomObject({ ...host, name });
-      await eventually(
-        "watch saw ADDED and DELETED",
-        async () => seen.includes("ADDED") && seen.includes("DELETED"),
-      );
+      await eventually("watch saw ADDED and DELETED", async () => {
+        if (watchEnded) throw new Error(`the watch ended early: ${String(watchEnded)}`);
+        return seen.includes("ADDED") && seen.includes("DELETED");
+      });
     } finally {
       abort.abort();
     }
