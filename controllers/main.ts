@@ -1,0 +1,57 @@
+// The Pacific manager: every controller in one process, leader-elected, serving /healthz, /readyz
+// and /metrics. Configuration by flags, each with an environment variable of the same meaning.
+import { parseArgs } from "node:util";
+import * as k8s from "@kubernetes/client-node";
+import { newLogger } from "./runtime/log.ts";
+import { Manager } from "./runtime/manager.ts";
+import { setupControllers } from "./setup.ts";
+
+const { values: flags } = parseArgs({
+  options: {
+    kubeconfig: { type: "string", default: process.env.KUBECONFIG },
+    "leader-elect": { type: "string", default: process.env.PACIFIC_LEADER_ELECT ?? "true" },
+    namespace: { type: "string", default: process.env.POD_NAMESPACE ?? "pacific-system" },
+    "bind-address": { type: "string", default: process.env.PACIFIC_BIND_ADDRESS ?? "0.0.0.0:8080" },
+    "kube-api-qps": { type: "string", default: process.env.PACIFIC_KUBE_API_QPS ?? "200" },
+    "kube-api-burst": { type: "string", default: process.env.PACIFIC_KUBE_API_BURST ?? "400" },
+    "log-level": { type: "string", default: process.env.LOG_LEVEL ?? "info" },
+    help: { type: "boolean", default: false },
+  },
+});
+
+if (flags.help) {
+  console.log(`pacific manager
+  --kubeconfig PATH          kubeconfig (default: $KUBECONFIG, else in-cluster)
+  --leader-elect true|false  campaign for the leader Lease before reconciling (default true)
+  --namespace NS             namespace of the leader Lease and the settings ConfigMap (default $POD_NAMESPACE or pacific-system)
+  --bind-address HOST:PORT   /healthz, /readyz and /metrics (default 0.0.0.0:8080)
+  --kube-api-qps N           client-side rate limit; 0 turns it off (default 200)
+  --kube-api-burst N         (default 400)
+  --log-level LEVEL          debug, info, warn, error (default info)`);
+  process.exit(0);
+}
+
+const log = newLogger("pacific", flags["log-level"]);
+const kc = new k8s.KubeConfig();
+if (flags.kubeconfig) kc.loadFromFile(flags.kubeconfig);
+else kc.loadFromDefault();
+
+const mgr = new Manager({
+  kubeConfig: kc,
+  name: "pacific",
+  namespace: flags.namespace,
+  leaderElection: flags["leader-elect"] !== "false",
+  bindAddress: flags["bind-address"],
+  qps: Number(flags["kube-api-qps"]),
+  burst: Number(flags["kube-api-burst"]),
+  logger: log,
+});
+
+process.on("unhandledRejection", (e) => log.error({ err: String(e) }, "unhandled rejection"));
+setupControllers(mgr);
+mgr.installSignalHandlers();
+await mgr.start();
+log.info(
+  { identity: mgr.identity, leaderElection: flags["leader-elect"] !== "false" },
+  "pacific manager started",
+);

@@ -1,0 +1,12 @@
+// `npm run bench -- <scenario>`: runs one benchmark; each prints one JSON line on stdout.
+const scenarios: Record<string, () => Promise<unknown>> = {
+  runtime: () => import("./runtime.ts").then((m) => m.run()),
+};
+
+const name = process.argv[2];
+const scenario = name ? scenarios[name] : undefined;
+if (!scenario) {
+  console.error(`usage: npm run bench -- <${Object.keys(scenarios).join("|")}>`);
+  process.exit(2);
+}
+await scenario();
