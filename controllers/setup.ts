@@ -1,4 +1,19 @@
 // Registers every Pacific controller with the manager. One line per controller.
-import type { Manager } from "./runtime/manager.ts";
 
-export function setupControllers(_mgr: Manager): void {}
+import { setupESXiHostController } from "./esxihost/controller.ts";
+import { Heartbeat } from "./esxihost/heartbeat.ts";
+import { Inventory } from "./placement/inventory.ts";
+import type { Manager } from "./runtime/manager.ts";
+import { loadSettings, type SimulationSettings } from "./settings.ts";
+import { setupSpherelet } from "./spherelet/controller.ts";
+import { setupVSpherePodController } from "./vspherepod/controller.ts";
+
+export function setupControllers(mgr: Manager, settings: SimulationSettings = loadSettings()): Inventory {
+  const inv = new Inventory(mgr);
+  const heartbeat = new Heartbeat(mgr.client, inv, settings, mgr.log.child({ component: "heartbeat" }));
+  mgr.addRunnable(heartbeat);
+  setupESXiHostController(mgr, inv, heartbeat, settings);
+  setupSpherelet(mgr, inv, settings);
+  setupVSpherePodController(mgr, inv);
+  return inv;
+}

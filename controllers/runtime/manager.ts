@@ -44,6 +44,12 @@ export interface ManagerOptions {
   onLeaseLost?: () => void;
 }
 
+/** Work other than a controller that runs only on the leader (the Spherelet's heartbeats, say). */
+export interface Runnable {
+  start(): void;
+  stop(): Promise<void> | void;
+}
+
 export class Manager implements ControllerHost {
   readonly client: KubeClient;
   readonly metrics = new Metrics();
@@ -52,6 +58,7 @@ export class Manager implements ControllerHost {
   readonly identity: string;
   private readonly informers = new Map<string, Informer<KubeObject>>();
   private readonly controllers: Controller[] = [];
+  private readonly runnables: Runnable[] = [];
   private readonly readyChecks = new Map<string, () => string | undefined>();
   private elector: LeaderElector | undefined;
   private server: http.Server | undefined;
@@ -111,7 +118,22 @@ export class Manager implements ControllerHost {
   add(c: Controller): void {
     this.controllers.push(c);
     c.setUp();
-    if (this.leading || (this.started && !this.opts.leaderElection)) c.start();
+    if (this.running) c.start();
+  }
+
+  /** Adds leader-only work, started with the controllers once the caches have synced. */
+  addRunnable(r: Runnable): void {
+    this.runnables.push(r);
+    if (this.running) r.start();
+  }
+
+  private running = false;
+
+  private startWork(): void {
+    if (this.running || !this.leading) return;
+    this.running = true;
+    for (const c of this.controllers) c.start();
+    for (const r of this.runnables) r.start();
   }
 
   /** ControllerHost: route a source's events to a controller's queue. */
@@ -169,9 +191,7 @@ export class Manager implements ControllerHost {
       this.leading = true;
       // Controllers start once the caches have synced; start() itself does not wait for that
       // (a CRD installed after the manager must not block it).
-      void this.waitForCacheSync().then(() => {
-        if (this.leading) for (const c of this.controllers) c.start();
-      });
+      void this.waitForCacheSync().then(() => this.startWork());
       return;
     }
     const name = this.opts.leaseName ?? `${this.opts.name ?? "pacific"}-leader`;
@@ -192,9 +212,7 @@ export class Manager implements ControllerHost {
     void this.elector.run(
       () => {
         this.leading = true;
-        void this.waitForCacheSync().then(() => {
-          if (this.leading) for (const c of this.controllers) c.start();
-        });
+        void this.waitForCacheSync().then(() => this.startWork());
       },
       () => {
         this.leading = false;
@@ -210,6 +228,7 @@ export class Manager implements ControllerHost {
       this.log.info({ graceMs: grace }, "shutting down");
       const drained = await Promise.all(this.controllers.map((c) => c.stop(grace)));
       if (drained.includes(false)) this.log.warn("some reconciles did not finish within the grace period");
+      await Promise.all(this.runnables.map((r) => r.stop()));
       await this.elector?.stop();
       this.leading = false;
       for (const inf of this.informers.values()) inf.stop();

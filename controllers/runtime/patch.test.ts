@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { deepEqual, mergePatch, snapshot } from "./patch.ts";
+import { deepEqual, mergePatch, overlayPatch, snapshot } from "./patch.ts";
 
 describe("mergePatch", () => {
   it("is undefined when nothing changed", () => {
@@ -48,5 +48,23 @@ describe("snapshot and deepEqual", () => {
     o.a.b.push(2);
     expect(s).toEqual({ a: { b: [1] } });
     expect(deepEqual(s, o)).toBe(false);
+  });
+});
+
+describe("overlayPatch", () => {
+  it("sets what differs and leaves foreign fields alone", () => {
+    const current = { metadata: { labels: { ours: "old", theirs: "x" } }, spec: { taints: [{ key: "a" }] } };
+    const desired = { metadata: { labels: { ours: "new" } }, spec: { taints: [{ key: "a" }] } };
+    expect(overlayPatch(current, desired)).toEqual({ metadata: { labels: { ours: "new" } } });
+  });
+  it("removes a field desired as null, only when present", () => {
+    expect(overlayPatch({ spec: { unschedulable: true } }, { spec: { unschedulable: null } })).toEqual({
+      spec: { unschedulable: null },
+    });
+    expect(overlayPatch({ spec: {} }, { spec: { unschedulable: null } })).toBeUndefined();
+  });
+  it("replaces arrays whole and is undefined when equal", () => {
+    expect(overlayPatch({ a: [1, 2] }, { a: [1] })).toEqual({ a: [1] });
+    expect(overlayPatch({ a: [1], b: 2 }, { a: [1] })).toBeUndefined();
   });
 });

@@ -41,3 +41,21 @@ export function mergePatch(before: unknown, after: unknown): Json | undefined {
 export function snapshot<T>(v: T): T {
   return v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T);
 }
+
+/**
+ * A merge patch that makes `current` carry every field of `desired`, leaving fields `desired` does
+ * not mention alone (labels or taints others added, say). A null in `desired` removes the field.
+ * Arrays are compared and replaced whole. Undefined when nothing needs to change.
+ */
+export function overlayPatch(current: unknown, desired: unknown): Json | undefined {
+  if (desired === undefined) return undefined;
+  if (desired === null) return current === undefined || current === null ? undefined : null;
+  if (!isObject(desired)) return deepEqual(current, desired) ? undefined : (desired as Json);
+  const cur = isObject(current) ? current : {};
+  const patch: JsonObject = {};
+  for (const [k, v] of Object.entries(desired)) {
+    const p = overlayPatch(cur[k], v);
+    if (p !== undefined) patch[k] = p;
+  }
+  return Object.keys(patch).length > 0 ? patch : undefined;
+}

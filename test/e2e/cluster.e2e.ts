@@ -3,7 +3,7 @@
 // and RBAC with service-account tokens. Runs against whatever KUBECONFIG points at.
 import * as k8s from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ESXiHostGroup, ESXiHostPlural, ESXiHostVersion } from "../../controllers/api/vsphere/esxihost.ts";
+import { ESXiHostResource } from "../../controllers/api/vsphere/esxihost.ts";
 import { applyCrds, eventually, isNotFound, kubeConfig, statusCode, uniqueName } from "./kube.ts";
 
 const kc = kubeConfig();
@@ -12,7 +12,11 @@ const apps = kc.makeApiClient(k8s.AppsV1Api);
 const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
 const custom = kc.makeApiClient(k8s.CustomObjectsApi);
 const ns = uniqueName("e2e-cluster");
-const host = { group: ESXiHostGroup, version: ESXiHostVersion, plural: ESXiHostPlural };
+const host = {
+  group: ESXiHostResource.group,
+  version: ESXiHostResource.version,
+  plural: ESXiHostResource.plural,
+};
 
 beforeAll(async () => {
   await applyCrds(kc, ["vsphere.pacific.dev_esxihosts.yaml"]);

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
 import { KubeClient, type KubeObject } from "../../controllers/runtime/client.ts";
+import { apiStatus } from "../../controllers/runtime/errors.ts";
 import { CustomResourceDefinitions } from "../../controllers/runtime/resource.ts";
 
 export const root = join(import.meta.dirname, "..", "..");
@@ -39,14 +40,12 @@ export async function eventually<T>(
   }
 }
 
-/** HTTP status of a failed client-node call, or undefined. */
+/** HTTP status of a failed call (client-node's ApiException or our ApiError), or undefined. */
 export function statusCode(e: unknown): number | undefined {
-  return e instanceof k8s.ApiException ? e.code : undefined;
+  return apiStatus(e).code || undefined;
 }
 
-export function isNotFound(e: unknown): boolean {
-  return statusCode(e) === 404;
-}
+export { isNotFound } from "../../controllers/runtime/errors.ts";
 
 /**
  * Server-side applies every CRD in the given files of crds/ and waits until each is Established.

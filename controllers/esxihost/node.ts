@@ -1,0 +1,206 @@
+// The Node (virtual-kubelet style) and Lease an ESXi host should have. Pure functions.
+import type { V1Lease, V1Node, V1NodeCondition, V1Taint } from "@kubernetes/client-node";
+import type { ESXiHost } from "../api/vsphere/esxihost.ts";
+import { ESXI_HOST_LABEL, hostCapacity } from "../placement/inventory.ts";
+import { formatBytes, formatCpu, type Resources } from "../quantity.ts";
+import { microTime, rfc3339 } from "../runtime/conditions.ts";
+import { controllerRef } from "../runtime/owner.ts";
+import { stableHash } from "../settings.ts";
+
+export const PROVIDER_TAINT: V1Taint = {
+  key: "virtual-kubelet.io/provider",
+  value: "vsphere",
+  effect: "NoSchedule",
+};
+/** The toleration a pod needs to run on an ESXi node. */
+export const PROVIDER_TOLERATION = {
+  key: PROVIDER_TAINT.key,
+  operator: "Equal",
+  value: "vsphere",
+  effect: "NoSchedule",
+};
+export const HOST_INDEX_ANNOTATION = "vsphere.pacific.dev/host-index";
+export const LEASE_NAMESPACE = "kube-node-lease";
+export const SPHERELET_VERSION = "v1.37.2-spherelet";
+export const ESXI_VERSION = "8.0.3";
+const MAX_HOSTS = 64_000;
+
+/** The index a Node was given (it numbers the default pod CIDR and management IP). */
+export function hostIndexOf(node: V1Node | undefined): number | undefined {
+  const v = node?.metadata?.annotations?.[HOST_INDEX_ANNOTATION];
+  return v === undefined ? undefined : Number(v);
+}
+
+/** The lowest index not in `used`. */
+export function lowestFreeIndex(used: Set<number>): number {
+  for (let i = 0; i < MAX_HOSTS; i++) if (!used.has(i)) return i;
+  throw new Error(`more than ${MAX_HOSTS} ESXi hosts`);
+}
+
+/** Default pod CIDR: 10.<128 + i/256>.<i%256>.0/24 — unique for 32,768 hosts. */
+export function defaultPodCIDR(index: number): string {
+  return `10.${128 + Math.floor(index / 256)}.${index % 256}.0/24`;
+}
+
+/** Default management address: 172.16.0.0/12, skipping .0, .1 and .255 of each /24. */
+export function defaultManagementIP(index: number): string {
+  const perBlock = 253;
+  const block = Math.floor(index / perBlock);
+  return `172.${16 + Math.floor(block / 256)}.${block % 256}.${(index % perBlock) + 2}`;
+}
+
+function readyConditions(now: string): V1NodeCondition[] {
+  const c = (type: string, status: string, reason: string, message: string): V1NodeCondition => ({
+    type,
+    status,
+    reason,
+    message,
+    lastHeartbeatTime: now as unknown as Date,
+    lastTransitionTime: now as unknown as Date,
+  });
+  return [
+    c("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+    c("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+    c("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+    c("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
+  ];
+}
+
+export interface DesiredNode {
+  /** metadata and spec, for a merge patch or a create. */
+  node: V1Node;
+  /** status, for the /status subresource. */
+  status: NonNullable<V1Node["status"]>;
+}
+
+/**
+ * The Node for `host`. `current` keeps what others own: taints added by the node lifecycle
+ * controller, condition transition times, the pod CIDR once set (immutable).
+ */
+export function desiredNode(
+  host: ESXiHost,
+  index: number,
+  allocatable: Resources,
+  current: V1Node | undefined,
+  now: Date,
+): DesiredNode {
+  const name = host.metadata.name!;
+  const nowString = rfc3339(now);
+  const foreignTaints = (current?.spec?.taints ?? []).filter((t) => t.key !== PROVIDER_TAINT.key);
+  const cap = hostCapacity(host);
+  const capacity = { cpu: formatCpu(cap.cpuMilli), memory: formatBytes(cap.memory), pods: String(cap.pods) };
+  const node: V1Node = {
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: {
+      name,
+      labels: {
+        type: "virtual-kubelet",
+        "kubernetes.io/role": "agent",
+        "kubernetes.io/hostname": name,
+        "kubernetes.io/os": "linux",
+        "kubernetes.io/arch": "amd64",
+        "node.kubernetes.io/instance-type": "esxi",
+        "topology.kubernetes.io/zone": host.spec.zone,
+        "vsphere.pacific.dev/cluster": host.spec.clusterName,
+        [ESXI_HOST_LABEL]: name,
+      },
+      annotations: { [HOST_INDEX_ANNOTATION]: String(index), "node.alpha.kubernetes.io/ttl": "0" },
+      ownerReferences: [
+        controllerRef({
+          apiVersion: "vsphere.pacific.dev/v1alpha1",
+          kind: "ESXiHost",
+          metadata: host.metadata,
+        }),
+      ],
+    },
+    spec: {
+      podCIDR: current?.spec?.podCIDR ?? host.spec.podCIDR ?? defaultPodCIDR(index),
+      podCIDRs: current?.spec?.podCIDRs ?? [host.spec.podCIDR ?? defaultPodCIDR(index)],
+      providerID: `vsphere://${name}`,
+      taints: [...foreignTaints, PROVIDER_TAINT],
+      unschedulable: host.spec.maintenanceMode || undefined,
+    },
+  };
+  const ip = host.spec.managementIP ?? defaultManagementIP(index);
+  const uuid = uuidFrom(name);
+  const conditions = readyConditions(nowString).map((c) => {
+    const old = current?.status?.conditions?.find((o) => o.type === c.type);
+    return old && old.status === c.status ? { ...c, lastTransitionTime: old.lastTransitionTime } : c;
+  });
+  const status: NonNullable<V1Node["status"]> = {
+    capacity,
+    allocatable: {
+      cpu: formatCpu(Math.max(0, allocatable.cpuMilli)),
+      memory: formatBytes(Math.max(0, allocatable.memory)),
+      pods: String(Math.max(0, allocatable.pods)),
+    },
+    conditions,
+    addresses: [
+      { type: "InternalIP", address: ip },
+      { type: "Hostname", address: name },
+    ],
+    daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+    nodeInfo: {
+      machineID: uuid.replaceAll("-", ""),
+      systemUUID: uuid,
+      bootID: uuidFrom(`${name}/boot`),
+      kernelVersion: ESXI_VERSION,
+      osImage: `VMware ESXi ${ESXI_VERSION}`,
+      containerRuntimeVersion: "spherelet://1.0.0",
+      kubeletVersion: SPHERELET_VERSION,
+      kubeProxyVersion: "",
+      operatingSystem: "linux",
+      architecture: "amd64",
+    },
+  };
+  return { node, status };
+}
+
+/**
+ * True when the Node's status must be posted: something other than heartbeat times differs, or
+ * the last post is older than `maxIntervalMs` (the kubelet's nodeStatusReportFrequency).
+ */
+export function nodeStatusStale(
+  current: V1Node | undefined,
+  desired: DesiredNode["status"],
+  now: Date,
+  maxIntervalMs: number,
+): boolean {
+  const cur = current?.status;
+  if (!cur) return true;
+  const strip = (cs: V1NodeCondition[] | undefined) =>
+    (cs ?? [])
+      .map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message }))
+      .sort((a, b) => a.type.localeCompare(b.type));
+  if (JSON.stringify(strip(cur.conditions)) !== JSON.stringify(strip(desired.conditions))) return true;
+  for (const k of ["capacity", "allocatable", "addresses", "nodeInfo", "daemonEndpoints"] as const) {
+    if (JSON.stringify(cur[k]) !== JSON.stringify(desired[k])) return true;
+  }
+  const ready = cur.conditions?.find((c) => c.type === "Ready");
+  const last = ready?.lastHeartbeatTime
+    ? new Date(ready.lastHeartbeatTime as unknown as string).getTime()
+    : 0;
+  return now.getTime() - last >= maxIntervalMs;
+}
+
+/** The node Lease the Spherelet renews (owned by the Node, as the kubelet does). */
+export function desiredLease(node: V1Node, leaseDurationSeconds: number, now: Date): V1Lease {
+  const name = node.metadata!.name!;
+  return {
+    apiVersion: "coordination.k8s.io/v1",
+    kind: "Lease",
+    metadata: {
+      name,
+      namespace: LEASE_NAMESPACE,
+      ownerReferences: [{ apiVersion: "v1", kind: "Node", name, uid: node.metadata!.uid! }],
+    },
+    spec: { holderIdentity: name, leaseDurationSeconds, renewTime: microTime(now) as unknown as Date },
+  };
+}
+
+/** A stable UUID-shaped id from a name. */
+export function uuidFrom(s: string): string {
+  const h = [0, 1, 2, 3].map((i) => stableHash(`${i}:${s}`).toString(16).padStart(8, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}

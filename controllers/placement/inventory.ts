@@ -1,0 +1,140 @@
+// The inventory: what every host has on it, read from the shared informer caches — pods bound to
+// the host's Node and reservations reported by other sources (the VM Service) — never from a
+// private counter, so a restart recomputes the same answer. The only memory of its own is the
+// short-lived "assumed" placements (kube-scheduler's assume cache): a pod or VM just placed but not
+// yet seen in the cache, so that two placements in a row do not both take the last free slot.
+import type { V1Node, V1Pod } from "@kubernetes/client-node";
+import type { ESXiHost } from "../api/vsphere/esxihost.ts";
+import { ESXiHostResource } from "../api/vsphere/esxihost.ts";
+import { addResources, bytes, cpuMilli, podRequests, type Resources, zeroResources } from "../quantity.ts";
+import type { Informer } from "../runtime/informer.ts";
+import type { Manager } from "../runtime/manager.ts";
+import { Nodes, Pods } from "../runtime/resource.ts";
+import { byNodeName } from "../runtime/store.ts";
+import type { HostView } from "./drs.ts";
+
+/** Label on every Node Pacific makes for an ESXi host (value: the host name). */
+export const ESXI_HOST_LABEL = "vsphere.pacific.dev/esxi-host";
+export const NODE_INDEX = "nodeName";
+const ASSUME_TTL_MS = 30_000;
+
+/** What other kinds (VirtualMachines) reserve on a host. */
+export interface ReservationSource {
+  /** Reserved resources and object count on `host`. */
+  reservedOn(host: string): { resources: Resources; objects: number };
+}
+
+interface Assumed {
+  host: string;
+  resources: Resources;
+  at: number;
+}
+
+export class Inventory {
+  readonly hosts: Informer<ESXiHost>;
+  readonly nodes: Informer<V1Node>;
+  readonly pods: Informer<V1Pod>;
+  private readonly sources: ReservationSource[] = [];
+  private readonly assumed = new Map<string, Assumed>();
+
+  constructor(mgr: Manager) {
+    this.hosts = mgr.informer<ESXiHost>(ESXiHostResource);
+    this.nodes = mgr.informer<V1Node>(Nodes, ESXI_NODES);
+    this.pods = mgr.informer<V1Pod>(Pods);
+    this.pods.addIndex(NODE_INDEX, byNodeName);
+    // A placement is no longer an assumption once the cache shows the pod bound.
+    const observe = (p: V1Pod) => {
+      if (p.spec?.nodeName) this.assumed.delete(`pod/${p.metadata?.namespace}/${p.metadata?.name}`);
+    };
+    this.pods.addHandler({ add: observe, update: (_o, n) => observe(n) });
+  }
+
+  addReservationSource(s: ReservationSource): void {
+    this.sources.push(s);
+  }
+
+  /** Records a placement made but not yet visible in the caches. */
+  assume(key: string, host: string, resources: Resources): void {
+    this.assumed.set(key, { host, resources, at: Date.now() });
+  }
+
+  forget(key: string): void {
+    this.assumed.delete(key);
+  }
+
+  /** Pods bound to `node` that still hold resources (not Succeeded/Failed). */
+  activePodsOn(node: string): V1Pod[] {
+    return this.pods.store.byIndex(NODE_INDEX, node).filter((p) => !isTerminal(p));
+  }
+
+  /** What VMs and other sources reserve on `host`. */
+  reservedOn(host: string): { resources: Resources; objects: number } {
+    let resources = zeroResources;
+    let objects = 0;
+    for (const s of this.sources) {
+      const r = s.reservedOn(host);
+      resources = addResources(resources, r.resources);
+      objects += r.objects;
+    }
+    return { resources, objects };
+  }
+
+  /** Requests of the active pods on `host`. */
+  podRequestsOn(host: string): Resources {
+    return this.activePodsOn(host).reduce((acc, p) => addResources(acc, podRequests(p.spec)), zeroResources);
+  }
+
+  /** The DRS view of every host. */
+  view(): HostView[] {
+    const now = Date.now();
+    const assumedOn = new Map<string, { resources: Resources; objects: number }>();
+    for (const [key, a] of this.assumed) {
+      if (now - a.at > ASSUME_TTL_MS) {
+        this.assumed.delete(key);
+        continue;
+      }
+      const cur = assumedOn.get(a.host) ?? { resources: zeroResources, objects: 0 };
+      assumedOn.set(a.host, {
+        resources: addResources(cur.resources, a.resources),
+        objects: cur.objects + 1,
+      });
+    }
+    return this.hosts.store.list().map((h) => {
+      const name = h.metadata.name!;
+      const node = this.nodes.store.get(name);
+      const pods = this.activePodsOn(name);
+      const reserved = this.reservedOn(name);
+      const assumed = assumedOn.get(name) ?? { resources: zeroResources, objects: 0 };
+      const podsReq = pods.reduce((acc, p) => addResources(acc, podRequests(p.spec)), zeroResources);
+      return {
+        name,
+        zone: h.spec.zone,
+        connected: nodeReady(node),
+        schedulable: !!node && !node.spec?.unschedulable,
+        inMaintenance: h.spec.maintenanceMode,
+        allocatable: hostCapacity(h),
+        allocated: addResources(addResources(podsReq, reserved.resources), assumed.resources),
+        objects: pods.length + reserved.objects + assumed.objects,
+      };
+    });
+  }
+}
+
+export const ESXI_NODES = { labelSelector: ESXI_HOST_LABEL };
+
+export function hostCapacity(h: ESXiHost): Resources {
+  return {
+    cpuMilli: cpuMilli(h.spec.capacity.cpu),
+    memory: bytes(h.spec.capacity.memory),
+    pods: h.spec.capacity.pods,
+  };
+}
+
+export function isTerminal(p: V1Pod): boolean {
+  return p.status?.phase === "Succeeded" || p.status?.phase === "Failed";
+}
+
+/** The Node's Ready condition is True (posted by the Spherelet, not overridden by the node lifecycle controller). */
+export function nodeReady(node: V1Node | undefined): boolean {
+  return node?.status?.conditions?.find((c) => c.type === "Ready")?.status === "True";
+}

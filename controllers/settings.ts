@@ -1,0 +1,103 @@
+// Simulation settings: one place for every knob (chart values → environment of the manager),
+// overridable per object by annotation. Tests and benchmarks default to zero delay.
+
+export interface SimulationSettings {
+  /** Bound → Running for a pod on an ESXi host. */
+  podStartDelayMs: number;
+  /** Up to this much extra start delay, chosen per pod from its uid (restart-safe, no state). */
+  podStartJitterMs: number;
+  /** Spherelet Lease renewal period (a quarter of the lease duration, as the kubelet does). */
+  heartbeatIntervalMs: number;
+  leaseDurationSeconds: number;
+  /** Node status is posted on change, or at the latest this often (the kubelet's 5 minutes). */
+  nodeStatusMaxIntervalMs: number;
+  /** VirtualMachine power-on delay and jitter. */
+  vmBootDelayMs: number;
+  vmBootJitterMs: number;
+}
+
+export const defaultSettings: SimulationSettings = {
+  podStartDelayMs: 0,
+  podStartJitterMs: 0,
+  heartbeatIntervalMs: 10_000,
+  leaseDurationSeconds: 40,
+  nodeStatusMaxIntervalMs: 300_000,
+  vmBootDelayMs: 0,
+  vmBootJitterMs: 0,
+};
+
+/** Annotations that override a setting on one object. */
+export const Annotations = {
+  podStartDelay: "vsphere.pacific.dev/pod-start-delay",
+  podStartJitter: "vsphere.pacific.dev/pod-start-jitter",
+  vmBootDelay: "vsphere.pacific.dev/vm-boot-delay",
+} as const;
+
+const durationPart = /([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)/g;
+const unitMs: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** "1m30s" → 90000, "500ms" → 500, "2" → 2000 (plain numbers are seconds). */
+export function parseDuration(s: string): number {
+  const t = s.trim();
+  if (/^[0-9]+(\.[0-9]+)?$/.test(t)) return Number(t) * 1000;
+  let total = 0;
+  let matched = "";
+  for (const m of t.matchAll(durationPart)) {
+    total += Number(m[1]) * unitMs[m[2]!]!;
+    matched += m[0];
+  }
+  if (!t || matched !== t)
+    throw new Error(`not a duration: ${JSON.stringify(s)} (use e.g. 500ms, 2s, 1m30s)`);
+  return Math.round(total);
+}
+
+/** Settings from the environment (PACIFIC_POD_START_DELAY=2s, ...), over the defaults. */
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): SimulationSettings {
+  const d = (name: string, fallback: number) => (env[name] ? parseDuration(env[name]) : fallback);
+  return {
+    podStartDelayMs: d("PACIFIC_POD_START_DELAY", defaultSettings.podStartDelayMs),
+    podStartJitterMs: d("PACIFIC_POD_START_JITTER", defaultSettings.podStartJitterMs),
+    heartbeatIntervalMs: d("PACIFIC_HEARTBEAT_INTERVAL", defaultSettings.heartbeatIntervalMs),
+    leaseDurationSeconds: Math.round(
+      d("PACIFIC_LEASE_DURATION", defaultSettings.leaseDurationSeconds * 1000) / 1000,
+    ),
+    nodeStatusMaxIntervalMs: d("PACIFIC_NODE_STATUS_MAX_INTERVAL", defaultSettings.nodeStatusMaxIntervalMs),
+    vmBootDelayMs: d("PACIFIC_VM_BOOT_DELAY", defaultSettings.vmBootDelayMs),
+    vmBootJitterMs: d("PACIFIC_VM_BOOT_JITTER", defaultSettings.vmBootJitterMs),
+  };
+}
+
+/** A stable 32-bit hash of a string: FNV-1a, then murmur3's finaliser so similar strings spread. */
+export function stableHash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** A stable fraction in [0, 1) from a string: deterministic jitter without stored state. */
+export function stableFraction(s: string): number {
+  return stableHash(s) / 2 ** 32;
+}
+
+/** delay + jitter·fraction(seed), with per-object annotation overrides already resolved by the caller. */
+export function delayWithJitter(delayMs: number, jitterMs: number, seed: string): number {
+  return delayMs + Math.floor(jitterMs * stableFraction(seed));
+}
+
+/** The duration in `text`, or `fallback` when it is absent or malformed (a bad annotation never wedges a loop). */
+export function durationOr(text: string | undefined, fallback: number): number {
+  if (!text) return fallback;
+  try {
+    return parseDuration(text);
+  } catch {
+    return fallback;
+  }
+}
