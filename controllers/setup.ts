@@ -2,6 +2,7 @@
 
 import { setupESXiHostController } from "./esxihost/controller.ts";
 import { Heartbeat } from "./esxihost/heartbeat.ts";
+import { registerHostMetrics } from "./esxihost/metrics.ts";
 import { Inventory } from "./placement/inventory.ts";
 import type { Manager } from "./runtime/manager.ts";
 import { loadSettings, type SimulationSettings } from "./settings.ts";
@@ -12,6 +13,7 @@ export function setupControllers(mgr: Manager, settings: SimulationSettings = lo
   const inv = new Inventory(mgr);
   const heartbeat = new Heartbeat(mgr.client, inv, settings, mgr.log.child({ component: "heartbeat" }));
   mgr.addRunnable(heartbeat);
+  registerHostMetrics(mgr.metrics, inv, heartbeat);
   setupESXiHostController(mgr, inv, heartbeat, settings);
   setupSpherelet(mgr, inv, settings);
   setupVSpherePodController(mgr, inv);

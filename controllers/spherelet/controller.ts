@@ -28,7 +28,8 @@ import {
   terminatedStatus,
 } from "./pod.ts";
 
-const WRITTEN_TTL_MS = 60_000;
+// A written status only bridges the gap between our write and its watch event (milliseconds).
+const WRITTEN_TTL_MS = 5_000;
 
 export class SpherletReconciler implements Reconciler {
   /** Statuses written but not yet seen in the cache, by pod uid (so a quick re-run sees them). */
@@ -124,8 +125,14 @@ export class SpherletReconciler implements Reconciler {
 
   /** The pod as cached, with a status we wrote but the cache has not shown yet. */
   private effective(p: V1Pod): V1Pod {
-    const w = this.written.get(p.metadata?.uid ?? "");
-    return w ? { ...p, status: w.status } : p;
+    const uid = p.metadata?.uid ?? "";
+    const w = this.written.get(uid);
+    if (!w) return p;
+    if (Date.now() - w.at > WRITTEN_TTL_MS) {
+      this.written.delete(uid);
+      return p;
+    }
+    return { ...p, status: w.status };
   }
 
   private startDelay(pod: V1Pod): number {
