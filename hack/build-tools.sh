@@ -66,6 +66,18 @@ build_simple() { # tool version version-flag package [ldflags]
   rm -rf "$out"; mv "$out.tmp" "$out"
 }
 
+# kwok's default stages (kwokctl's "fast" profile: node-initialize, node-heartbeat-with-lease and
+# the pod fast stages), taken from the kwok module's own source, beside the binary.
+kwok_stages() {
+  local out; out=$(dir_of kwok)/stages
+  [ -f "$out/pod-delete.yaml" ] && return
+  local src; src=$(cd "$here/tools/kwok" && go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')/kustomize/stage
+  mkdir -p "$out"
+  cp "$src"/node/fast/node-initialize.yaml "$src"/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+     "$src"/pod/fast/pod-ready.yaml "$src"/pod/fast/pod-complete.yaml "$src"/pod/fast/pod-delete.yaml "$out/"
+  chmod 644 "$out"/*.yaml
+}
+
 tools=("$@"); [ ${#tools[@]} -gt 0 ] || tools=(etcd kubernetes helm)
 check_proxy
 for t in "${tools[@]}"; do
@@ -76,7 +88,9 @@ for t in "${tools[@]}"; do
       minor=${KUBERNETES_VERSION#v1.}; minor=${minor%%.*}
       build_simple helm "$HELM_VERSION" version helm.sh/helm/v3/cmd/helm \
         "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$minor" ;;
-    kwok) build_simple kwok "$KWOK_VERSION" --version sigs.k8s.io/kwok/cmd/kwok "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION" ;;
+    kwok)
+      build_simple kwok "$KWOK_VERSION" --version sigs.k8s.io/kwok/cmd/kwok "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION"
+      kwok_stages ;;
     *) echo "unknown tool $t" >&2; exit 2 ;;
   esac
 done

@@ -6,7 +6,7 @@ import PQueue from "p-queue";
 import type { Inventory } from "../placement/inventory.ts";
 import type { KubeClient } from "../runtime/client.ts";
 import { microTime } from "../runtime/conditions.ts";
-import { isNotFound } from "../runtime/errors.ts";
+import { isAlreadyExists, isNotFound } from "../runtime/errors.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { Runnable } from "../runtime/manager.ts";
 import { Leases } from "../runtime/resource.ts";
@@ -19,6 +19,8 @@ export class Heartbeat implements Runnable {
   readonly lastRenew = new Map<string, Date>();
   private readonly nextDue = new Map<string, number>();
   private readonly inFlight = new Set<string>();
+  /** Hosts whose Lease this process has created or renewed: renewed by PATCH, others created first. */
+  private readonly leaseKnown = new Set<string>();
   private readonly pool = new PQueue({ concurrency: 32 });
   private timer: NodeJS.Timeout | undefined;
 
@@ -69,6 +71,7 @@ export class Heartbeat implements Runnable {
       if (!live.has(name)) {
         this.nextDue.delete(name);
         this.lastRenew.delete(name);
+        this.leaseKnown.delete(name);
       }
     }
   }
@@ -76,7 +79,18 @@ export class Heartbeat implements Runnable {
   private async renew(node: V1Node): Promise<void> {
     const name = node.metadata!.name!;
     const now = new Date();
+    const log = { kind: "Lease", namespace: LEASE_NAMESPACE, name };
     try {
+      if (!this.leaseKnown.has(name)) {
+        try {
+          await this.client.create(Leases, desiredLease(node, this.settings.leaseDurationSeconds, now));
+          this.leaseKnown.add(name);
+          this.lastRenew.set(name, now);
+          return;
+        } catch (e) {
+          if (!isAlreadyExists(e)) throw e;
+        }
+      }
       await this.client.patch<V1Lease>(Leases, name, LEASE_NAMESPACE, {
         spec: {
           holderIdentity: name,
@@ -84,24 +98,11 @@ export class Heartbeat implements Runnable {
           renewTime: microTime(now),
         },
       });
+      this.leaseKnown.add(name);
       this.lastRenew.set(name, now);
     } catch (e) {
-      if (!isNotFound(e)) {
-        this.log.warn(
-          { kind: "Lease", namespace: LEASE_NAMESPACE, name, err: String(e) },
-          "heartbeat failed",
-        );
-        return;
-      }
-      try {
-        await this.client.create(Leases, desiredLease(node, this.settings.leaseDurationSeconds, now));
-        this.lastRenew.set(name, now);
-      } catch (err) {
-        this.log.warn(
-          { kind: "Lease", namespace: LEASE_NAMESPACE, name, err: String(err) },
-          "creating node lease failed",
-        );
-      }
+      if (isNotFound(e)) this.leaseKnown.delete(name); // deleted behind our back: created again next beat
+      this.log.warn({ ...log, err: String(e) }, "heartbeat failed");
     }
   }
 }

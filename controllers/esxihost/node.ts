@@ -100,12 +100,17 @@ export function desiredNode(
         "kubernetes.io/hostname": name,
         "kubernetes.io/os": "linux",
         "kubernetes.io/arch": "amd64",
+        // A kubelet registers with the deprecated beta labels too; without them the node lifecycle
+        // controller adds them, one more write per node.
+        "beta.kubernetes.io/os": "linux",
+        "beta.kubernetes.io/arch": "amd64",
         "node.kubernetes.io/instance-type": "esxi",
         "topology.kubernetes.io/zone": host.spec.zone,
         "vsphere.pacific.dev/cluster": host.spec.clusterName,
         [ESXI_HOST_LABEL]: name,
       },
-      annotations: { [HOST_INDEX_ANNOTATION]: String(index), "node.alpha.kubernetes.io/ttl": "0" },
+      // node.alpha.kubernetes.io/ttl is the TTL controller's (it changes with cluster size): not ours to set.
+      annotations: { [HOST_INDEX_ANNOTATION]: String(index) },
       ownerReferences: [
         controllerRef({
           apiVersion: "vsphere.pacific.dev/v1alpha1",

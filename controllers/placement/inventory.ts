@@ -7,6 +7,8 @@ import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import type { ESXiHost } from "../api/vsphere/esxihost.ts";
 import { ESXiHostResource } from "../api/vsphere/esxihost.ts";
 import { addResources, bytes, cpuMilli, podRequests, type Resources, zeroResources } from "../quantity.ts";
+import type { KubeObject } from "../runtime/client.ts";
+import { specOrMetadataChanged } from "../runtime/controller.ts";
 import type { Informer } from "../runtime/informer.ts";
 import type { Manager } from "../runtime/manager.ts";
 import { Nodes, Pods } from "../runtime/resource.ts";
@@ -138,3 +140,19 @@ export function isTerminal(p: V1Pod): boolean {
 export function nodeReady(node: V1Node | undefined): boolean {
   return node?.status?.conditions?.find((c) => c.type === "Ready")?.status === "True";
 }
+
+/**
+ * A Node update that matters to Pacific: readiness (the node lifecycle controller marking it
+ * Unknown), its spec or metadata, or what it offers. Heartbeat-only status posts do not.
+ */
+export const nodeChanged = (o: KubeObject, n: KubeObject): boolean => {
+  const a = o as V1Node;
+  const b = n as V1Node;
+  return (
+    specOrMetadataChanged(o, n) ||
+    nodeReady(a) !== nodeReady(b) ||
+    JSON.stringify(a.spec) !== JSON.stringify(b.spec) ||
+    JSON.stringify(a.status?.allocatable) !== JSON.stringify(b.status?.allocatable) ||
+    !a.status?.addresses !== !b.status?.addresses
+  );
+};

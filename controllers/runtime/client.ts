@@ -65,6 +65,8 @@ type Query = Record<string, string | number | boolean | undefined>;
 
 interface RequestOptions {
   query?: Query;
+  /** Resolve with the response text instead of parsed JSON (/metrics, say). */
+  raw?: boolean;
   body?: unknown;
   contentType?: string;
   timeoutMs?: number;
@@ -114,7 +116,9 @@ export class KubeClient {
     if (!cluster) throw new Error("the kubeconfig has no current cluster");
     this.server = new URL(cluster.server);
     const Agent = this.server.protocol === "https:" ? https.Agent : http.Agent;
-    this.agent = new Agent({ keepAlive: true, maxSockets: 64 });
+    // Controllers are latency-bound: allow many requests in flight (the API server's priority and
+    // fairness, not this client, is what protects it).
+    this.agent = new Agent({ keepAlive: true, maxSockets: 256 });
     this.watchAgent = new Agent({ keepAlive: true });
     this.throttle = new Throttle(opts.qps ?? 0, opts.burst ?? Math.max(1, (opts.qps ?? 0) * 2));
     this.timeoutMs = opts.timeoutMs ?? 30_000;
@@ -271,6 +275,10 @@ export class KubeClient {
           if (code >= 400) {
             const s = statusFromBody(code, text);
             reject(new ApiError(s.code, s.reason, s.message, method, path));
+            return;
+          }
+          if (o.raw) {
+            resolve(text as T);
             return;
           }
           try {

@@ -7,7 +7,7 @@ import type { V1Node, V1Pod, V1PodStatus } from "@kubernetes/client-node";
 import PQueue from "p-queue";
 import { ESXiHostResource } from "../api/vsphere/esxihost.ts";
 import { heartbeatsOn } from "../esxihost/status.ts";
-import { ESXI_NODES, type Inventory, NODE_INDEX } from "../placement/inventory.ts";
+import { ESXI_NODES, type Inventory, NODE_INDEX, nodeChanged } from "../placement/inventory.ts";
 import { addResources, bytes, cpuMilli, podRequests, type Resources, zeroResources } from "../quantity.ts";
 import type { KubeClient } from "../runtime/client.ts";
 import { anyChange, type Reconciler, type Request, type Result } from "../runtime/controller.ts";
@@ -34,7 +34,7 @@ const WRITTEN_TTL_MS = 5_000;
 export class SpherletReconciler implements Reconciler {
   /** Statuses written but not yet seen in the cache, by pod uid (so a quick re-run sees them). */
   private readonly written = new Map<string, { resourceVersion: string; status: V1PodStatus; at: number }>();
-  private readonly writes = new PQueue({ concurrency: 16 });
+  private readonly writes = new PQueue({ concurrency: 64 });
 
   constructor(
     private readonly client: KubeClient,
@@ -197,8 +197,8 @@ export function setupSpherelet(mgr: Manager, inv: Inventory, settings: Simulatio
   mgr
     .controller("spherelet")
     .for(ESXiHostResource)
-    .watches(Nodes, (n) => toHost(n.metadata?.name), { informer: ESXI_NODES, predicate: anyChange })
+    .watches(Nodes, (n) => toHost(n.metadata?.name), { informer: ESXI_NODES, predicate: nodeChanged })
     .watches(Pods, (p) => toHost((p as V1Pod).spec?.nodeName), { predicate: anyChange })
-    .withOptions({ maxConcurrentReconciles: 16 })
+    .withOptions({ maxConcurrentReconciles: 32 })
     .complete(new SpherletReconciler(mgr.client, inv, settings));
 }

@@ -1,6 +1,8 @@
 // `npm run bench -- <scenario>`: runs one benchmark; each prints one JSON line on stdout.
 const scenarios: Record<string, () => Promise<unknown>> = {
   runtime: () => import("./runtime.ts").then((m) => m.run()),
+  "hosts-1k": () => import("./nodes.ts").then((m) => m.hosts1k()),
+  "pods-10k": () => import("./nodes.ts").then((m) => m.pods10k()),
 };
 
 const name = process.argv[2];

@@ -1,0 +1,277 @@
+// Node-simulator scenarios (PERFORMANCE.md), Pacific against kwok in the same run, one simulator
+// at a time, each against a freshly reset etcd:
+//   hosts-1k   create 1,000 hosts → time until 1,000 Nodes Ready (watch-observed); writes per node
+//   pods-10k   100 hosts, 10,000 pods pre-bound with nodeName → all Running; pods/s; p50/p99
+//   delete-10k delete those pods → all gone; none stuck Terminating
+// Each scenario prints one JSON line with both simulators' figures and the ratio pacific/kwok.
+import type { V1Node, V1Pod } from "@kubernetes/client-node";
+import type { KubeClient } from "../../controllers/runtime/client.ts";
+import { Namespaces, Nodes, Pods } from "../../controllers/runtime/resource.ts";
+import { benchClient, environment, kubeConfig, percentile, pool, round } from "./common.ts";
+import {
+  apiserverWrites,
+  applyCrds,
+  kwok,
+  pacific,
+  resetCluster,
+  rssMiB,
+  type Simulator,
+} from "./simulators.ts";
+
+const HOSTS = Number(process.env.BENCH_HOSTS ?? 1000);
+const POD_HOSTS = Number(process.env.BENCH_POD_HOSTS ?? 100);
+const PODS = Number(process.env.BENCH_PODS ?? 10_000);
+const TIMEOUT_MS = 600_000;
+const NS = "bench-pods";
+
+const ready = (n: V1Node) =>
+  n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+
+/** Watches Nodes of a simulator, calling back with the time each first became Ready. */
+function watchReadyNodes(
+  client: KubeClient,
+  selector: string,
+  onReady: (name: string, at: number) => void,
+): AbortController {
+  const abort = new AbortController();
+  const seen = new Set<string>();
+  const run = async () => {
+    const list = await client.list<V1Node>(Nodes, { labelSelector: selector });
+    for (const n of list.items)
+      if (ready(n) && !seen.has(n.metadata!.name!))
+        seen.add(n.metadata!.name!), onReady(n.metadata!.name!, performance.now());
+    let rv = list.metadata.resourceVersion!;
+    while (!abort.signal.aborted) {
+      await client
+        .watch<V1Node>(
+          Nodes,
+          { labelSelector: selector, resourceVersion: rv },
+          (e) => {
+            rv = e.object.metadata?.resourceVersion ?? rv;
+            const name = e.object.metadata?.name;
+            if (name && e.type !== "DELETED" && ready(e.object) && !seen.has(name)) {
+              seen.add(name);
+              onReady(name, performance.now());
+            }
+          },
+          abort.signal,
+        )
+        .catch(() => undefined);
+    }
+  };
+  void run();
+  return abort;
+}
+
+async function until(what: string, cond: () => boolean, timeoutMs = TIMEOUT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function prepare(sim: Simulator): Promise<KubeClient> {
+  resetCluster();
+  const client = benchClient(kubeConfig());
+  if (sim.name === "pacific") await applyCrds(client);
+  await sim.start();
+  return client;
+}
+
+/** Creates `n` hosts and waits for their Nodes to be Ready; returns timing and write figures. */
+async function bringUpHosts(client: KubeClient, sim: Simulator, n: number, prefix: string) {
+  let readyCount = 0;
+  let lastReady = 0;
+  const readyAt = new Map<string, number>();
+  const createdAt = new Map<string, number>();
+  const watch = watchReadyNodes(client, sim.nodeSelector, (name, at) => {
+    readyCount++;
+    lastReady = at;
+    readyAt.set(name, at);
+  });
+  await new Promise((r) => setTimeout(r, 500));
+  const writesBefore = await apiserverWrites(client);
+  const t0 = performance.now();
+  await pool(
+    Array.from({ length: n }, (_, i) => `${prefix}-${String(i).padStart(4, "0")}`),
+    32,
+    async (name) => {
+      await sim.createHost(client, name);
+      createdAt.set(name, performance.now());
+    },
+  );
+  const createSeconds = (performance.now() - t0) / 1000;
+  await until(`${n} nodes Ready`, () => readyCount >= n);
+  // Per host: from its create call returning to its Node observed Ready (negative when the watch
+  // event beat the create response).
+  const latencies = [...createdAt].map(([name, at]) => Math.max(0, (readyAt.get(name) ?? at) - at)).sort((a, b) => a - b);
+  const seconds = (lastReady - t0) / 1000;
+  // Let trailing writes (node status after the first Ready, leases) land before counting.
+  await new Promise((r) => setTimeout(r, 3000));
+  const writes = (await apiserverWrites(client)) - writesBefore - n;
+  watch.abort();
+  return {
+    seconds: round(seconds),
+    nodesPerSecond: round(n / seconds, 1),
+    createSeconds: round(createSeconds),
+    readyP50Ms: round(percentile(latencies, 50)),
+    readyP99Ms: round(percentile(latencies, 99)),
+    writesPerNode: round(writes / n, 2),
+  };
+}
+
+export async function hosts1k(): Promise<void> {
+  const results: Record<string, unknown> = {};
+  let env: Record<string, unknown> = {};
+  for (const sim of [pacific(), kwok()]) {
+    const client = await prepare(sim);
+    try {
+      results[sim.name] = { ...(await bringUpHosts(client, sim, HOSTS, "host")), rssMiB: rssMiB(sim.pid()) };
+      env = await environment(client);
+    } finally {
+      await sim.stop();
+    }
+  }
+  const p = results.pacific as { nodesPerSecond: number };
+  const k = results.kwok as { nodesPerSecond: number };
+  console.log(
+    JSON.stringify({
+      scenario: "hosts-1k",
+      hosts: HOSTS,
+      ...results,
+      ratio: round(p.nodesPerSecond / k.nodesPerSecond),
+      target: "ratio ≥ 1.0",
+      environment: env,
+    }),
+  );
+}
+
+interface PodRun {
+  podsPerSecond: number;
+  seconds: number;
+  p50Ms: number;
+  p99Ms: number;
+  deleteSeconds: number;
+  deletePerSecond: number;
+  stuckTerminating: number;
+  rssMiB?: number;
+}
+
+async function podsRun(sim: Simulator): Promise<PodRun> {
+  const client = await prepare(sim);
+  try {
+    await bringUpHosts(client, sim, POD_HOSTS, "host");
+    const nodes = (await client.list<V1Node>(Nodes, { labelSelector: sim.nodeSelector })).items.map(
+      (n) => n.metadata!.name!,
+    );
+    await client.create(Namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
+    await new Promise((r) => setTimeout(r, 1000)); // the default ServiceAccount
+
+    const added = new Map<string, number>();
+    const running = new Map<string, number>();
+    const deleted = new Set<string>();
+    const abort = new AbortController();
+    const list = await client.list<V1Pod>(Pods, { namespace: NS });
+    void client
+      .watch<V1Pod>(
+        Pods,
+        { namespace: NS, resourceVersion: list.metadata.resourceVersion! },
+        (e) => {
+          const name = e.object.metadata?.name;
+          if (!name) return;
+          const now = performance.now();
+          if (e.type === "ADDED" && !added.has(name)) added.set(name, now);
+          if (e.type === "DELETED") deleted.add(name);
+          else if (e.object.status?.phase === "Running" && !running.has(name)) running.set(name, now);
+        },
+        abort.signal,
+      )
+      .catch((err) => process.stderr.write(`pod watch ended: ${err}\n`));
+
+    const t0 = performance.now();
+    const names = Array.from({ length: PODS }, (_, i) => `pod-${String(i).padStart(5, "0")}`);
+    await pool(names, 64, (name, i) =>
+      client.create(Pods, {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name, namespace: NS },
+        spec: {
+          nodeName: nodes[i % nodes.length],
+          tolerations: [{ operator: "Exists" }],
+          containers: [{ name: "c", image: "registry.k8s.io/pause:3.10" }],
+        },
+      }),
+    );
+    await until(`${PODS} pods Running`, () => running.size >= PODS);
+    const t1 = Math.max(...running.values());
+    const latencies = names.map((n) => running.get(n)! - (added.get(n) ?? t0)).sort((a, b) => a - b);
+
+    const d0 = performance.now();
+    await pool(names, 64, (name) => client.delete(Pods, name, NS).catch(() => undefined));
+    let stuck = 0;
+    try {
+      await until(`${PODS} pods deleted`, () => deleted.size >= PODS, 300_000);
+    } catch {
+      stuck = PODS - deleted.size;
+    }
+    const d1 = performance.now();
+    abort.abort();
+    const seconds = (t1 - t0) / 1000;
+    return {
+      podsPerSecond: round(PODS / seconds, 1),
+      seconds: round(seconds),
+      p50Ms: round(percentile(latencies, 50)),
+      p99Ms: round(percentile(latencies, 99)),
+      deleteSeconds: round((d1 - d0) / 1000),
+      deletePerSecond: round(deleted.size / ((d1 - d0) / 1000), 1),
+      stuckTerminating: stuck,
+      rssMiB: rssMiB(sim.pid()),
+    };
+  } finally {
+    await sim.stop();
+  }
+}
+
+export async function pods10k(): Promise<void> {
+  const runs: Record<string, PodRun> = {};
+  for (const sim of [pacific(), kwok()]) runs[sim.name] = await podsRun(sim);
+  const env = await environment(benchClient(kubeConfig()));
+  const p = runs.pacific!;
+  const k = runs.kwok!;
+  const pick = (r: PodRun) => ({
+    podsPerSecond: r.podsPerSecond,
+    seconds: r.seconds,
+    p50Ms: r.p50Ms,
+    p99Ms: r.p99Ms,
+    rssMiB: r.rssMiB,
+  });
+  console.log(
+    JSON.stringify({
+      scenario: "pods-10k",
+      hosts: POD_HOSTS,
+      pods: PODS,
+      pacific: pick(p),
+      kwok: pick(k),
+      ratio: round(p.podsPerSecond / k.podsPerSecond),
+      target: "ratio ≥ 1.0",
+      environment: env,
+    }),
+  );
+  const del = (r: PodRun) => ({
+    seconds: r.deleteSeconds,
+    podsPerSecond: r.deletePerSecond,
+    stuckTerminating: r.stuckTerminating,
+  });
+  console.log(
+    JSON.stringify({
+      scenario: "delete-10k",
+      pods: PODS,
+      pacific: del(p),
+      kwok: del(k),
+      ratio: round(p.deletePerSecond / k.deletePerSecond),
+      target: "ratio ≥ 1.0; none stuck Terminating",
+      environment: env,
+    }),
+  );
+}

@@ -1,0 +1,170 @@
+// The two node simulators under comparison, run one at a time on the same control plane:
+// Pacific (ESXiHost → Node by the Spherelet) and kwok (kubernetes-sigs/kwok, built from the Go
+// module proxy by hack/build-tools.sh kwok). Both run without client-side rate limits.
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { V1Node } from "@kubernetes/client-node";
+import { parseAllDocuments } from "yaml";
+import type { KubeClient } from "../../controllers/runtime/client.ts";
+import { CustomResourceDefinitions, Nodes } from "../../controllers/runtime/resource.ts";
+
+/** The repository root, whether this runs from test/bench or compiled from dist/test/bench. */
+export const root = join(
+  import.meta.dirname,
+  ...(import.meta.dirname.includes("/dist/") ? ["..", "..", ".."] : ["..", ".."]),
+);
+
+export interface Simulator {
+  name: "pacific" | "kwok";
+  /** Label selector matching the Nodes it simulates. */
+  nodeSelector: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Creates host `name` (an ESXiHost for Pacific, a Node for kwok). */
+  createHost(client: KubeClient, name: string): Promise<unknown>;
+  pid(): number | undefined;
+}
+
+function spawnLogged(cmd: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(cmd, args, { env, stdio: ["ignore", "ignore", "pipe"] });
+  let tail = "";
+  child.stderr?.on("data", (c: Buffer) => {
+    tail = (tail + c.toString()).slice(-4000);
+  });
+  child.once("exit", (code, signal) => {
+    if (code && code !== 0) process.stderr.write(`${cmd} exited ${code} ${signal ?? ""}\n${tail}\n`);
+  });
+  return child;
+}
+
+async function stopChild(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill("SIGTERM");
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 35_000))]);
+  if (child.exitCode === null) child.kill("SIGKILL");
+}
+
+export function pacific(): Simulator {
+  let child: ChildProcess | undefined;
+  return {
+    name: "pacific",
+    nodeSelector: "vsphere.pacific.dev/esxi-host",
+    async start() {
+      const main = join(root, "dist", "controllers", "main.js");
+      child = spawnLogged(
+        process.execPath,
+        [
+          main,
+          "--leader-elect=false",
+          "--bind-address=127.0.0.1:18090",
+          "--kube-api-qps=0",
+          "--log-level=warn",
+        ],
+        process.env,
+      );
+    },
+    stop: () => stopChild(child),
+    createHost: (client, name) =>
+      client.create(
+        {
+          group: "vsphere.pacific.dev",
+          version: "v1alpha1",
+          plural: "esxihosts",
+          kind: "ESXiHost",
+          namespaced: false,
+        },
+        {
+          apiVersion: "vsphere.pacific.dev/v1alpha1",
+          kind: "ESXiHost",
+          metadata: { name },
+          spec: { capacity: { cpu: 32, memory: "256Gi", pods: 110 } },
+        },
+      ),
+    pid: () => child?.pid,
+  };
+}
+
+export function kwok(): Simulator {
+  let child: ChildProcess | undefined;
+  return {
+    name: "kwok",
+    nodeSelector: "type=kwok",
+    async start() {
+      const dir = execFileSync("bash", [join(root, "hack", "build-tools.sh"), "--print-dir", "kwok"], {
+        encoding: "utf8",
+      }).trim();
+      const stages = readdirSync(join(dir, "stages")).map((f) => `--config=${join(dir, "stages", f)}`);
+      child = spawnLogged(
+        join(dir, "kwok"),
+        [
+          ...stages,
+          `--kubeconfig=${process.env.KUBECONFIG}`,
+          "--manage-all-nodes=false",
+          "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+          "--node-lease-duration-seconds=40",
+          "--cidr=10.0.0.0/16",
+          "--node-ip=10.1.0.1",
+          "--server-address=127.0.0.1:18091",
+        ],
+        process.env,
+      );
+    },
+    stop: () => stopChild(child),
+    createHost: (client, name) =>
+      client.create<V1Node>(Nodes, {
+        apiVersion: "v1",
+        kind: "Node",
+        metadata: {
+          name,
+          annotations: { "kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0" },
+          labels: { type: "kwok", "kubernetes.io/hostname": name, "kubernetes.io/role": "agent" },
+        },
+        status: {
+          allocatable: { cpu: "32", memory: "256Gi", pods: "110" },
+          capacity: { cpu: "32", memory: "256Gi", pods: "110" },
+        },
+      }),
+    pid: () => child?.pid,
+  };
+}
+
+/** Applies the CRDs in crds/ (Pacific needs them; kwok ignores them). */
+export async function applyCrds(client: KubeClient): Promise<void> {
+  for (const f of readdirSync(join(root, "crds")).filter((x) => x.endsWith(".yaml"))) {
+    for (const d of parseAllDocuments(readFileSync(join(root, "crds", f), "utf8"))) {
+      const crd = d.toJS() as { metadata: { name: string } };
+      await client.patch(CustomResourceDefinitions, crd.metadata.name, undefined, crd, { type: "apply" });
+    }
+  }
+  await new Promise((r) => setTimeout(r, 2000)); // let the new endpoints come up
+}
+
+/** A fresh etcd for each simulator (PERFORMANCE.md): the local control plane is torn down and started again. */
+export function resetCluster(): void {
+  execFileSync("bash", [join(root, "hack", "cluster.sh"), "down"], { stdio: "ignore" });
+  execFileSync("bash", [join(root, "hack", "cluster.sh"), "up"], { stdio: "ignore", timeout: 180_000 });
+}
+
+export function rssMiB(pid: number | undefined): number | undefined {
+  if (!pid) return undefined;
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Math.round(Number(m[1]) / 102.4) / 10 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Sum of mutating requests the API server has served (apiserver_request_total). */
+export async function apiserverWrites(client: KubeClient): Promise<number> {
+  const text = await client.request<string>("GET", "/metrics", { raw: true });
+  let sum = 0;
+  for (const line of String(text).split("\n")) {
+    if (!line.startsWith("apiserver_request_total{")) continue;
+    if (!/verb="(POST|PUT|PATCH|DELETE|APPLY)"/.test(line)) continue;
+    sum += Number(line.slice(line.lastIndexOf(" ") + 1));
+  }
+  return sum;
+}
