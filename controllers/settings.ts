@@ -101,3 +101,23 @@ export function durationOr(text: string | undefined, fallback: number): number {
     return fallback;
   }
 }
+
+/**
+ * Datastore capacity of each storage policy, from PACIFIC_DATASTORE_CAPACITY: a default ("10Ti")
+ * and per-policy entries ("10Ti,gold=1Ti,silver=500Gi").
+ */
+export function datastoreCapacities(text = process.env.PACIFIC_DATASTORE_CAPACITY ?? "10Ti"): {
+  default: string;
+  policies: Record<string, string>;
+} {
+  const out = { default: "10Ti", policies: {} as Record<string, string> };
+  for (const part of text
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const i = part.indexOf("=");
+    if (i < 0) out.default = part;
+    else out.policies[part.slice(0, i)] = part.slice(i + 1);
+  }
+  return out;
+}

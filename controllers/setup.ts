@@ -7,6 +7,9 @@ import { Inventory } from "./placement/inventory.ts";
 import type { Manager } from "./runtime/manager.ts";
 import { loadSettings, type SimulationSettings } from "./settings.ts";
 import { setupSpherelet } from "./spherelet/controller.ts";
+import { setupCns } from "./storage/cns.ts";
+import { setupStorageClassBindingController } from "./storage/storageclassbinding.ts";
+import { setupSupervisorNamespaceController } from "./supervisornamespace/controller.ts";
 import { setupVSpherePodController } from "./vspherepod/controller.ts";
 
 export function setupControllers(mgr: Manager, settings: SimulationSettings = loadSettings()): Inventory {
@@ -17,5 +20,8 @@ export function setupControllers(mgr: Manager, settings: SimulationSettings = lo
   setupESXiHostController(mgr, inv, heartbeat, settings);
   setupSpherelet(mgr, inv, settings);
   setupVSpherePodController(mgr, inv);
+  setupSupervisorNamespaceController(mgr);
+  setupStorageClassBindingController(mgr);
+  setupCns(mgr);
   return inv;
 }

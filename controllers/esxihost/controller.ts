@@ -20,10 +20,14 @@ import { desiredNode, hostIndexOf, lowestFreeIndex, nodeStatusStale } from "./no
 import { heartbeatsOn, hostStatus } from "./status.ts";
 
 const EVACUATION_RETRY_MS = 3_000;
+/** Counts and allocations (podCount, free CPU, ...) are written at most this often per host. */
+const COUNTS_INTERVAL_MS = 5_000;
 
 export class ESXiHostReconciler implements Reconciler {
   /** Indexes given to Nodes being created but not yet in the cache. */
   private readonly pendingIndexes = new Map<string, number>();
+  /** When each host's status was last written (throttles count-only updates; lost on restart, harmlessly). */
+  private readonly lastStatusWrite = new Map<string, number>();
 
   constructor(
     private readonly client: KubeClient,
@@ -103,7 +107,13 @@ export class ESXiHostReconciler implements Reconciler {
         this.settings.nodeStatusMaxIntervalMs;
     const { lastHeartbeatTime: _a, ...newer } = status;
     const { lastHeartbeatTime: _b, ...older } = host.status ?? {};
-    if (!deepEqual(newer, older) || heartbeatStale) {
+    // A pod starting changes podCount and free CPU; 10,000 pods must not mean 10,000 host writes.
+    const countsOnly = deepEqual(withoutCounts(newer), withoutCounts(older));
+    const sinceLast = Date.now() - (this.lastStatusWrite.get(name) ?? 0);
+    let countsDueIn: number | undefined;
+    if (!deepEqual(newer, older) && countsOnly && !heartbeatStale && sinceLast < COUNTS_INTERVAL_MS) {
+      countsDueIn = COUNTS_INTERVAL_MS - sinceLast;
+    } else if (!deepEqual(newer, older) || heartbeatStale) {
       if (status.connectionState !== host.status?.connectionState && host.status?.connectionState) {
         const bad = status.connectionState !== "connected";
         this.events.event(
@@ -124,8 +134,10 @@ export class ESXiHostReconciler implements Reconciler {
         );
       }
       await this.client.patch(ESXiHostResource, name, undefined, { status }, { subresource: "status" });
+      this.lastStatusWrite.set(name, Date.now());
     }
 
+    if (countsDueIn !== undefined) return { requeueAfter: countsDueIn };
     if (host.spec.maintenanceMode && toEvacuate > 0) return { requeueAfter: EVACUATION_RETRY_MS };
     // Post node status at least every nodeStatusMaxInterval, as the kubelet does.
     return { requeueAfter: this.settings.nodeStatusMaxIntervalMs };
@@ -252,4 +264,10 @@ export function setupESXiHostController(
     // Reconciles wait on the API server, not the CPU (a profile at 1,000 hosts: 86% idle): many in flight.
     .withOptions({ maxConcurrentReconciles: 64 })
     .complete(new ESXiHostReconciler(mgr.client, inv, heartbeat, settings, mgr.events));
+}
+
+/** A host status without the fields that move with every pod. */
+function withoutCounts(s: Record<string, unknown>): Record<string, unknown> {
+  const { podCount: _p, vmCount: _v, allocated: _a, free: _f, ...rest } = s;
+  return rest;
 }

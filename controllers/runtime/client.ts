@@ -57,6 +57,8 @@ export interface ClientOptions {
   burst?: number;
   userAgent?: string;
   timeoutMs?: number;
+  /** Act as this user (and groups), like kubectl --as / --as-group. */
+  impersonate?: { user: string; groups?: string[] };
   /** Called once per completed request (the rest_client_requests_total counter). */
   onRequest?: (code: string, method: string, host: string) => void;
 }
@@ -235,6 +237,14 @@ export class KubeClient {
         ...(auth.headers as Record<string, string> | undefined),
         Accept: "application/json",
         "User-Agent": this.opts.userAgent ?? "pacific",
+        ...(this.opts.impersonate
+          ? {
+              "Impersonate-User": this.opts.impersonate.user,
+              ...(this.opts.impersonate.groups?.length
+                ? { "Impersonate-Group": this.opts.impersonate.groups }
+                : {}),
+            }
+          : {}),
       },
     };
   }

@@ -6,6 +6,8 @@
 // Each scenario prints one JSON line with both simulators' figures and the ratio pacific/kwok.
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import type { KubeClient } from "../../controllers/runtime/client.ts";
+import { Informer } from "../../controllers/runtime/informer.ts";
+import { silentLogger } from "../../controllers/runtime/log.ts";
 import { Namespaces, Nodes, Pods } from "../../controllers/runtime/resource.ts";
 import { benchClient, environment, kubeConfig, percentile, pool, round } from "./common.ts";
 import {
@@ -27,40 +29,25 @@ const NS = "bench-pods";
 const ready = (n: V1Node) =>
   n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
 
-/** Watches Nodes of a simulator, calling back with the time each first became Ready. */
+/** Watches Nodes of a simulator (through the runtime's Informer, which survives a watch the
+ * server closes), calling back with the time each first became Ready. */
 function watchReadyNodes(
   client: KubeClient,
   selector: string,
   onReady: (name: string, at: number) => void,
-): AbortController {
-  const abort = new AbortController();
+): { abort(): void } {
   const seen = new Set<string>();
-  const run = async () => {
-    const list = await client.list<V1Node>(Nodes, { labelSelector: selector });
-    for (const n of list.items)
-      if (ready(n) && !seen.has(n.metadata!.name!))
-        seen.add(n.metadata!.name!), onReady(n.metadata!.name!, performance.now());
-    let rv = list.metadata.resourceVersion!;
-    while (!abort.signal.aborted) {
-      await client
-        .watch<V1Node>(
-          Nodes,
-          { labelSelector: selector, resourceVersion: rv },
-          (e) => {
-            rv = e.object.metadata?.resourceVersion ?? rv;
-            const name = e.object.metadata?.name;
-            if (name && e.type !== "DELETED" && ready(e.object) && !seen.has(name)) {
-              seen.add(name);
-              onReady(name, performance.now());
-            }
-          },
-          abort.signal,
-        )
-        .catch(() => undefined);
+  const inf = new Informer<V1Node>(Nodes, client, silentLogger, { labelSelector: selector, resyncMs: 0 });
+  const check = (n: V1Node) => {
+    const name = n.metadata!.name!;
+    if (ready(n) && !seen.has(name)) {
+      seen.add(name);
+      onReady(name, performance.now());
     }
   };
-  void run();
-  return abort;
+  inf.addHandler({ add: check, update: (_o, n) => check(n) });
+  inf.start();
+  return { abort: () => inf.stop() };
 }
 
 async function until(what: string, cond: () => boolean, timeoutMs = TIMEOUT_MS): Promise<void> {
@@ -105,7 +92,9 @@ async function bringUpHosts(client: KubeClient, sim: Simulator, n: number, prefi
   await until(`${n} nodes Ready`, () => readyCount >= n);
   // Per host: from its create call returning to its Node observed Ready (negative when the watch
   // event beat the create response).
-  const latencies = [...createdAt].map(([name, at]) => Math.max(0, (readyAt.get(name) ?? at) - at)).sort((a, b) => a - b);
+  const latencies = [...createdAt]
+    .map(([name, at]) => Math.max(0, (readyAt.get(name) ?? at) - at))
+    .sort((a, b) => a - b);
   const seconds = (lastReady - t0) / 1000;
   // Let trailing writes (node status after the first Ready, leases) land before counting.
   await new Promise((r) => setTimeout(r, 3000));
@@ -171,23 +160,16 @@ async function podsRun(sim: Simulator): Promise<PodRun> {
     const added = new Map<string, number>();
     const running = new Map<string, number>();
     const deleted = new Set<string>();
-    const abort = new AbortController();
-    const list = await client.list<V1Pod>(Pods, { namespace: NS });
-    void client
-      .watch<V1Pod>(
-        Pods,
-        { namespace: NS, resourceVersion: list.metadata.resourceVersion! },
-        (e) => {
-          const name = e.object.metadata?.name;
-          if (!name) return;
-          const now = performance.now();
-          if (e.type === "ADDED" && !added.has(name)) added.set(name, now);
-          if (e.type === "DELETED") deleted.add(name);
-          else if (e.object.status?.phase === "Running" && !running.has(name)) running.set(name, now);
-        },
-        abort.signal,
-      )
-      .catch((err) => process.stderr.write(`pod watch ended: ${err}\n`));
+    const pods = new Informer<V1Pod>(Pods, client, silentLogger, { namespace: NS, resyncMs: 0 });
+    const seen = (p: V1Pod) => {
+      const name = p.metadata!.name!;
+      const now = performance.now();
+      if (!added.has(name)) added.set(name, now);
+      if (p.status?.phase === "Running" && !running.has(name)) running.set(name, now);
+    };
+    pods.addHandler({ add: seen, update: (_o, n) => seen(n), delete: (p) => deleted.add(p.metadata!.name!) });
+    pods.start();
+    await pods.waitForSync();
 
     const t0 = performance.now();
     const names = Array.from({ length: PODS }, (_, i) => `pod-${String(i).padStart(5, "0")}`);
@@ -216,7 +198,7 @@ async function podsRun(sim: Simulator): Promise<PodRun> {
       stuck = PODS - deleted.size;
     }
     const d1 = performance.now();
-    abort.abort();
+    pods.stop();
     const seconds = (t1 - t0) / 1000;
     return {
       podsPerSecond: round(PODS / seconds, 1),

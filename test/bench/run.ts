@@ -3,6 +3,7 @@ const scenarios: Record<string, () => Promise<unknown>> = {
   runtime: () => import("./runtime.ts").then((m) => m.run()),
   "hosts-1k": () => import("./nodes.ts").then((m) => m.hosts1k()),
   "pods-10k": () => import("./nodes.ts").then((m) => m.pods10k()),
+  soak: () => import("./soak.ts").then((m) => m.soak()),
 };
 
 const name = process.argv[2];

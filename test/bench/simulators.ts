@@ -33,13 +33,15 @@ function spawnLogged(cmd: string, args: string[], env: NodeJS.ProcessEnv): Child
     tail = (tail + c.toString()).slice(-4000);
   });
   child.once("exit", (code, signal) => {
-    if (code && code !== 0) process.stderr.write(`${cmd} exited ${code} ${signal ?? ""}\n${tail}\n`);
+    if (!(child as { stopping?: boolean }).stopping)
+      process.stderr.write(`${cmd} exited early: code ${code} signal ${signal}\n${tail}\n`);
   });
   return child;
 }
 
 async function stopChild(child: ChildProcess | undefined): Promise<void> {
   if (!child || child.exitCode !== null) return;
+  (child as { stopping?: boolean }).stopping = true;
   const exited = new Promise((r) => child.once("exit", r));
   child.kill("SIGTERM");
   await Promise.race([exited, new Promise((r) => setTimeout(r, 35_000))]);

@@ -1,0 +1,189 @@
+// The objects a SupervisorNamespace owns, derived from its spec. Pure functions; names are
+// deterministic so a restart finds what it made.
+import type {
+  V1LimitRange,
+  V1Namespace,
+  V1NetworkPolicy,
+  V1ResourceQuota,
+  V1RoleBinding,
+} from "@kubernetes/client-node";
+import type { SupervisorNamespace } from "../api/vsphere/supervisornamespace.ts";
+import { controllerRef } from "../runtime/owner.ts";
+import { stableHash } from "../settings.ts";
+
+export const SVNS_LABEL = "vsphere.pacific.dev/supervisor-namespace";
+/** On the Namespace: the storage classes bound to it, comma-separated (read by the admission policy). */
+export const STORAGE_CLASSES_ANNOTATION = "vsphere.pacific.dev/storage-classes";
+export const QUOTA_NAME = "pacific-limits";
+export const LIMIT_RANGE_NAME = "pacific-defaults";
+export const NETWORK_POLICY_NAME = "pacific-isolation";
+export const SYSTEM_NAMESPACE = "pacific-system";
+/** ClusterRole (shipped with Pacific) letting an Owner manage the namespace's RoleBindings. */
+export const OWNER_CLUSTER_ROLE = "pacific-namespace-owner";
+
+const ref = (svns: SupervisorNamespace) =>
+  controllerRef({
+    apiVersion: "vsphere.pacific.dev/v1alpha1",
+    kind: "SupervisorNamespace",
+    metadata: svns.metadata,
+  });
+
+function labels(svns: SupervisorNamespace): Record<string, string> {
+  return { [SVNS_LABEL]: svns.metadata.name!, "app.kubernetes.io/managed-by": "pacific" };
+}
+
+export function desiredNamespace(svns: SupervisorNamespace, boundClasses: string[]): V1Namespace {
+  const level = svns.spec.podSecurity;
+  return {
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: {
+      name: svns.metadata.name,
+      labels: {
+        ...labels(svns),
+        "pod-security.kubernetes.io/enforce": level,
+        "pod-security.kubernetes.io/enforce-version": "latest",
+        "pod-security.kubernetes.io/warn": level,
+        "pod-security.kubernetes.io/audit": level,
+      },
+      annotations: { [STORAGE_CLASSES_ANNOTATION]: [...boundClasses].sort().join(",") },
+      ownerReferences: [ref(svns)],
+    },
+  };
+}
+
+const countKeys: Record<string, string> = {
+  pods: "count/pods",
+  services: "count/services",
+  deployments: "count/deployments.apps",
+  statefulSets: "count/statefulsets.apps",
+  jobs: "count/jobs.batch",
+  persistentVolumeClaims: "count/persistentvolumeclaims",
+  secrets: "count/secrets",
+  configMaps: "count/configmaps",
+  virtualMachines: "count/virtualmachines.vmoperator.vmware.com",
+};
+
+/** The ResourceQuota of the namespace's limits, or undefined when it sets none. */
+export function desiredQuota(svns: SupervisorNamespace): V1ResourceQuota | undefined {
+  const hard: Record<string, string> = {};
+  const l = svns.spec.limits;
+  if (l?.cpu !== undefined) hard["limits.cpu"] = String(l.cpu);
+  if (l?.memory !== undefined) hard["limits.memory"] = String(l.memory);
+  if (l?.storage !== undefined) hard["requests.storage"] = String(l.storage);
+  for (const [k, v] of Object.entries(svns.spec.objectCounts ?? {})) {
+    const key = countKeys[k];
+    if (key && v !== undefined) hard[key] = String(v);
+  }
+  if (Object.keys(hard).length === 0) return undefined;
+  return {
+    apiVersion: "v1",
+    kind: "ResourceQuota",
+    metadata: {
+      name: QUOTA_NAME,
+      namespace: svns.metadata.name,
+      labels: labels(svns),
+      ownerReferences: [ref(svns)],
+    },
+    spec: { hard },
+  };
+}
+
+/**
+ * Container defaults. With a CPU or memory limit on the namespace every container needs a limit
+ * (or the quota refuses the pod), so those get a default even when the spec names none.
+ */
+export function desiredLimitRange(svns: SupervisorNamespace): V1LimitRange | undefined {
+  const d = svns.spec.defaults;
+  const l = svns.spec.limits;
+  const def: Record<string, string> = {};
+  const req: Record<string, string> = {};
+  if (d?.limits?.cpu !== undefined) def.cpu = String(d.limits.cpu);
+  else if (l?.cpu !== undefined) def.cpu = "500m";
+  if (d?.limits?.memory !== undefined) def.memory = String(d.limits.memory);
+  else if (l?.memory !== undefined) def.memory = "512Mi";
+  if (d?.requests?.cpu !== undefined) req.cpu = String(d.requests.cpu);
+  if (d?.requests?.memory !== undefined) req.memory = String(d.requests.memory);
+  if (Object.keys(def).length === 0 && Object.keys(req).length === 0) return undefined;
+  return {
+    apiVersion: "v1",
+    kind: "LimitRange",
+    metadata: {
+      name: LIMIT_RANGE_NAME,
+      namespace: svns.metadata.name,
+      labels: labels(svns),
+      ownerReferences: [ref(svns)],
+    },
+    spec: {
+      limits: [
+        // (typed loosely: the JSON keys, not client-node's renamed model properties)
+        {
+          type: "Container",
+          // The JSON key is "default" (client-node's model calls it _default; we send plain JSON).
+          ...(Object.keys(def).length ? { default: def } : {}),
+          ...(Object.keys(req).length ? { defaultRequest: req } : {}),
+        },
+      ],
+    },
+  } as unknown as V1LimitRange;
+}
+
+/** The Kubernetes user or group name of an access entry, as the Supervisor names SSO principals. */
+export function principal(entry: { subject: string; domain: string }): string {
+  return `sso:${entry.subject}@${entry.domain}`;
+}
+
+/** RoleBindings of the access list: one per entry (Owner gets a second, for permissions). */
+export function desiredRoleBindings(svns: SupervisorNamespace): V1RoleBinding[] {
+  const out: V1RoleBinding[] = [];
+  for (const a of svns.spec.access ?? []) {
+    const subject = { kind: a.subjectType, apiGroup: "rbac.authorization.k8s.io", name: principal(a) };
+    const id = `${a.subjectType.toLowerCase()}-${stableHash(`${a.subjectType}/${a.subject}@${a.domain}`).toString(36)}`;
+    const binding = (name: string, clusterRole: string): V1RoleBinding => ({
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: {
+        name,
+        namespace: svns.metadata.name,
+        labels: { ...labels(svns), "vsphere.pacific.dev/role": a.role.toLowerCase() },
+        annotations: { "vsphere.pacific.dev/subject": `${a.subjectType}:${principal(a)}` },
+        ownerReferences: [ref(svns)],
+      },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: clusterRole },
+      subjects: [subject],
+    });
+    out.push(
+      binding(`pacific-${a.role === "View" ? "view" : "edit"}-${id}`, a.role === "View" ? "view" : "edit"),
+    );
+    if (a.role === "Owner") out.push(binding(`pacific-owner-${id}`, OWNER_CLUSTER_ROLE));
+  }
+  return out;
+}
+
+/** Traffic from the namespace itself and from Pacific's system namespace; nothing else. */
+export function desiredNetworkPolicy(svns: SupervisorNamespace): V1NetworkPolicy | undefined {
+  if (!svns.spec.networkIsolation) return undefined;
+  return {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: {
+      name: NETWORK_POLICY_NAME,
+      namespace: svns.metadata.name,
+      labels: labels(svns),
+      ownerReferences: [ref(svns)],
+    },
+    spec: {
+      podSelector: {},
+      policyTypes: ["Ingress"],
+      ingress: [
+        {
+          // The JSON key is "from" (client-node's model calls it _from).
+          from: [
+            { podSelector: {} },
+            { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": SYSTEM_NAMESPACE } } },
+          ],
+        },
+      ],
+    },
+  } as unknown as V1NetworkPolicy;
+}

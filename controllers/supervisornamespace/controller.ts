@@ -1,0 +1,360 @@
+// The SupervisorNamespace controller: makes and owns the Namespace of the same name and its
+// quota, default limits, RoleBindings and NetworkPolicy; puts back what was changed by hand;
+// reports usage from the quota; on deletion removes the Namespace and waits (Removing) until it
+// is gone. A Namespace it did not make is never adopted: NamespaceConflict.
+import type { V1Namespace, V1ResourceQuota, V1RoleBinding } from "@kubernetes/client-node";
+import type { StorageClassBinding } from "../api/vsphere/storageclassbinding.ts";
+import { StorageClassBindingResource } from "../api/vsphere/storageclassbinding.ts";
+import type { SupervisorNamespace, SupervisorNamespaceStatus } from "../api/vsphere/supervisornamespace.ts";
+import { SupervisorNamespaceResource } from "../api/vsphere/supervisornamespace.ts";
+import { parseQuantity } from "../quantity.ts";
+import type { KubeClient, KubeObject } from "../runtime/client.ts";
+import { type NewCondition, setConditions } from "../runtime/conditions.ts";
+import { anyChange, type Reconciler, type Request, type Result } from "../runtime/controller.ts";
+import { isNotFound } from "../runtime/errors.ts";
+import type { EventRecorder } from "../runtime/events.ts";
+import type { Informer } from "../runtime/informer.ts";
+import type { Logger } from "../runtime/log.ts";
+import type { Manager } from "../runtime/manager.ts";
+import { hasFinalizer, isControlledBy, withFinalizer, withoutFinalizer } from "../runtime/owner.ts";
+import { deepEqual, overlayPatch } from "../runtime/patch.ts";
+import { LimitRanges, Namespaces, ResourceQuotas, type ResourceType } from "../runtime/resource.ts";
+import { byControllerUid } from "../runtime/store.ts";
+import {
+  desiredLimitRange,
+  desiredNamespace,
+  desiredNetworkPolicy,
+  desiredQuota,
+  desiredRoleBindings,
+  LIMIT_RANGE_NAME,
+  NETWORK_POLICY_NAME,
+  QUOTA_NAME,
+} from "./children.ts";
+
+export const FINALIZER = "vsphere.pacific.dev/supervisor-namespace";
+export const RoleBindings: ResourceType = {
+  group: "rbac.authorization.k8s.io",
+  version: "v1",
+  plural: "rolebindings",
+  kind: "RoleBinding",
+  namespaced: true,
+};
+export const NetworkPolicies: ResourceType = {
+  group: "networking.k8s.io",
+  version: "v1",
+  plural: "networkpolicies",
+  kind: "NetworkPolicy",
+  namespaced: true,
+};
+const OWNER_INDEX = "controllerUid";
+
+/** Equal as quantities ("1000m" and "1" are), so server canonicalisation is no reason to write. */
+export function sameQuantities(
+  a: Record<string, string> | undefined,
+  b: Record<string, string> | undefined,
+): boolean {
+  const ka = Object.keys(a ?? {}).sort();
+  const kb = Object.keys(b ?? {}).sort();
+  if (!deepEqual(ka, kb)) return false;
+  return ka.every((k) => {
+    try {
+      return parseQuantity(a![k]) === parseQuantity(b![k]);
+    } catch {
+      return a![k] === b![k];
+    }
+  });
+}
+
+interface Caches {
+  svns: Informer<SupervisorNamespace>;
+  bindings: Informer<StorageClassBinding>;
+  namespaces: Informer<V1Namespace>;
+  quotas: Informer<V1ResourceQuota>;
+  limitRanges: Informer<KubeObject & { spec?: unknown }>;
+  roleBindings: Informer<V1RoleBinding>;
+  networkPolicies: Informer<KubeObject & { spec?: unknown }>;
+}
+
+export class SupervisorNamespaceReconciler implements Reconciler {
+  constructor(
+    private readonly client: KubeClient,
+    private readonly c: Caches,
+    private readonly events: EventRecorder,
+  ) {}
+
+  async reconcile(req: Request, log: Logger): Promise<Result | undefined> {
+    const svns = this.c.svns.store.get(req.name);
+    if (!svns) return undefined;
+    const name = req.name;
+    const now = new Date();
+    const ns = this.c.namespaces.store.get(name);
+
+    if (svns.metadata.deletionTimestamp) {
+      if (!hasFinalizer(svns.metadata, FINALIZER)) return undefined;
+      await this.writeStatus(svns, { ...svns.status, configStatus: "Removing" });
+      if (ns && isControlledBy(ns.metadata, svns.metadata.uid)) {
+        if (!ns.metadata?.deletionTimestamp) {
+          await this.client
+            .delete(Namespaces, name)
+            .catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
+          log.info({ kind: "Namespace", name }, "deleting namespace");
+        }
+        return { requeueAfter: 2_000 }; // the namespace controller empties it; we wait
+      }
+      await this.client.patch(SupervisorNamespaceResource, name, undefined, {
+        metadata: {
+          finalizers: withoutFinalizer(svns.metadata, FINALIZER),
+          resourceVersion: svns.metadata.resourceVersion,
+        },
+      });
+      return undefined;
+    }
+    if (!hasFinalizer(svns.metadata, FINALIZER)) {
+      await this.client.patch(SupervisorNamespaceResource, name, undefined, {
+        metadata: {
+          finalizers: withFinalizer(svns.metadata, FINALIZER),
+          resourceVersion: svns.metadata.resourceVersion,
+        },
+      });
+      return undefined; // the update brings us back
+    }
+
+    const g = svns.metadata.generation;
+    if (ns && !isControlledBy(ns.metadata, svns.metadata.uid)) {
+      const msg = `Namespace ${name} already exists and was not made for this SupervisorNamespace; Pacific will not adopt it`;
+      if (svns.status?.configStatus !== "Error")
+        this.events.event(svns, "Warning", "NamespaceConflict", "Configure", msg);
+      await this.writeStatus(svns, {
+        ...svns.status,
+        observedGeneration: g,
+        configStatus: "Error",
+        conditions: setConditions(
+          svns.status?.conditions,
+          [
+            {
+              type: "NamespaceReady",
+              status: "False",
+              reason: "NamespaceConflict",
+              message: msg,
+              observedGeneration: g,
+            },
+            {
+              type: "Ready",
+              status: "False",
+              reason: "NamespaceConflict",
+              message: msg,
+              observedGeneration: g,
+            },
+          ],
+          now,
+        ),
+      });
+      return undefined;
+    }
+
+    const bindings = this.c.bindings.store
+      .list()
+      .filter(
+        (b) =>
+          b.spec.namespace === name &&
+          b.status?.conditions?.some((x) => x.type === "Bound" && x.status === "True"),
+      );
+    const boundClasses = bindings.map((b) => b.spec.storageClass);
+
+    // The Namespace first: everything else lives in it.
+    const wantNs = desiredNamespace(svns, boundClasses);
+    if (!ns) {
+      await this.client.create(Namespaces, wantNs);
+      log.info({ kind: "Namespace", name }, "created namespace");
+    } else if (!ns.metadata?.deletionTimestamp) {
+      const patch = overlayPatch(ns, { metadata: wantNs.metadata });
+      if (patch) await this.client.patch(Namespaces, name, undefined, patch);
+    }
+    if (ns?.metadata?.deletionTimestamp) return { requeueAfter: 2_000 }; // recreated once the old one is gone
+
+    await this.sync(
+      ResourceQuotas,
+      name,
+      QUOTA_NAME,
+      desiredQuota(svns),
+      this.c.quotas.store.get(`${name}/${QUOTA_NAME}`),
+      (cur, want) =>
+        sameQuantities(cur.spec?.hard, want.spec?.hard)
+          ? undefined
+          : { spec: { hard: { ...nullOut(cur.spec?.hard, want.spec?.hard), ...want.spec?.hard } } },
+    );
+    await this.sync(
+      LimitRanges,
+      name,
+      LIMIT_RANGE_NAME,
+      desiredLimitRange(svns),
+      this.c.limitRanges.store.get(`${name}/${LIMIT_RANGE_NAME}`),
+      (cur, want) => (sameLimits(cur.spec, want.spec) ? undefined : { spec: want.spec }),
+    );
+    await this.sync(
+      NetworkPolicies,
+      name,
+      NETWORK_POLICY_NAME,
+      desiredNetworkPolicy(svns),
+      this.c.networkPolicies.store.get(`${name}/${NETWORK_POLICY_NAME}`),
+      (cur, want) => (deepEqual(cur.spec, want.spec) ? undefined : { spec: want.spec }),
+    );
+    const wantBindings = desiredRoleBindings(svns);
+    for (const rb of wantBindings) {
+      const cur = this.c.roleBindings.store.get(`${name}/${rb.metadata!.name}`);
+      if (cur && !deepEqual(cur.roleRef, rb.roleRef)) {
+        await this.client.delete(RoleBindings, rb.metadata!.name!, name); // roleRef is immutable
+        continue;
+      }
+      await this.sync(RoleBindings, name, rb.metadata!.name!, rb, cur, (c, w) =>
+        deepEqual(c.subjects, w.subjects) ? undefined : { subjects: w.subjects },
+      );
+    }
+    const wanted = new Set(wantBindings.map((b) => b.metadata!.name));
+    for (const rb of this.c.roleBindings.store.byIndex(OWNER_INDEX, svns.metadata.uid!)) {
+      if (!wanted.has(rb.metadata!.name!))
+        await this.client.delete(RoleBindings, rb.metadata!.name!, name).catch(() => undefined);
+    }
+
+    const quota = this.c.quotas.store.get(`${name}/${QUOTA_NAME}`);
+    const used = quota?.status?.used ?? {};
+    const conds: NewCondition[] = [
+      {
+        type: "NamespaceReady",
+        status: "True",
+        reason: "Created",
+        message: `namespace ${name} is configured`,
+        observedGeneration: g,
+      },
+      { type: "Ready", status: "True", reason: "Running", message: "", observedGeneration: g },
+    ];
+    await this.writeStatus(svns, {
+      observedGeneration: g,
+      configStatus: "Running",
+      namespace: name,
+      encrypted: svns.spec.encryption,
+      usage: {
+        cpu: used["limits.cpu"],
+        memory: used["limits.memory"],
+        storage: used["requests.storage"],
+        pods: used["count/pods"],
+      },
+      storageClasses: bindings.map((b) => ({
+        name: b.spec.storageClass,
+        limit: String(b.spec.limit),
+        used: b.status?.used,
+      })),
+      vmClasses: svns.spec.vmClasses ?? [],
+      conditions: setConditions(svns.status?.conditions, conds, now),
+    });
+    return undefined;
+  }
+
+  /** Creates, updates (only what `diff` says) or deletes one owned child. */
+  private async sync<T extends KubeObject>(
+    rt: ResourceType,
+    namespace: string,
+    name: string,
+    want: T | undefined,
+    cur: T | undefined,
+    diff: (cur: T, want: T) => object | undefined,
+  ): Promise<void> {
+    if (!want) {
+      if (
+        cur &&
+        cur.metadata?.ownerReferences?.some((o) => o.controller && o.kind === "SupervisorNamespace")
+      ) {
+        await this.client
+          .delete(rt, name, namespace)
+          .catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
+      }
+      return;
+    }
+    if (!cur) {
+      await this.client.create(rt, want);
+      return;
+    }
+    const meta = overlayPatch(cur.metadata, {
+      labels: want.metadata?.labels,
+      annotations: want.metadata?.annotations,
+      ownerReferences: want.metadata?.ownerReferences,
+    });
+    const body = { ...(diff(cur, want) ?? {}), ...(meta ? { metadata: meta } : {}) };
+    if (Object.keys(body).length > 0) await this.client.patch(rt, name, namespace, body);
+  }
+
+  private async writeStatus(
+    svns: SupervisorNamespace,
+    status: SupervisorNamespaceStatus | undefined,
+  ): Promise<void> {
+    if (deepEqual(status, svns.status)) return;
+    await this.client.patch(
+      SupervisorNamespaceResource,
+      svns.metadata.name!,
+      undefined,
+      { status },
+      { subresource: "status" },
+    );
+  }
+}
+
+/** Keys in `cur` missing from `want`, set to null (removed by the merge patch). */
+function nullOut(
+  cur: Record<string, string> | undefined,
+  want: Record<string, string> | undefined,
+): Record<string, null> {
+  return Object.fromEntries(
+    Object.keys(cur ?? {})
+      .filter((k) => !(k in (want ?? {})))
+      .map((k) => [k, null]),
+  );
+}
+
+function sameLimits(a: unknown, b: unknown): boolean {
+  type L = {
+    limits?: Array<{
+      type?: string;
+      default?: Record<string, string>;
+      defaultRequest?: Record<string, string>;
+    }>;
+  };
+  const la = (a as L)?.limits ?? [];
+  const lb = (b as L)?.limits ?? [];
+  return (
+    la.length === lb.length &&
+    la.every(
+      (x, i) =>
+        x.type === lb[i]!.type &&
+        sameQuantities(x.default, lb[i]!.default) &&
+        sameQuantities(x.defaultRequest, lb[i]!.defaultRequest),
+    )
+  );
+}
+
+export function setupSupervisorNamespaceController(mgr: Manager): void {
+  const c: Caches = {
+    svns: mgr.informer(SupervisorNamespaceResource),
+    bindings: mgr.informer(StorageClassBindingResource),
+    namespaces: mgr.informer(Namespaces),
+    quotas: mgr.informer(ResourceQuotas),
+    limitRanges: mgr.informer(LimitRanges),
+    roleBindings: mgr.informer(RoleBindings, { labelSelector: "app.kubernetes.io/managed-by=pacific" }),
+    networkPolicies: mgr.informer(NetworkPolicies, { labelSelector: "app.kubernetes.io/managed-by=pacific" }),
+  };
+  c.roleBindings.addIndex(OWNER_INDEX, byControllerUid);
+  const managed = { labelSelector: "app.kubernetes.io/managed-by=pacific" };
+  mgr
+    .controller("supervisornamespace")
+    .for(SupervisorNamespaceResource)
+    // Hand edits and deletions of what it owns bring it back (every change, not just spec).
+    .owns(Namespaces, { predicate: anyChange })
+    .owns(ResourceQuotas, { predicate: anyChange })
+    .owns(LimitRanges, { predicate: anyChange })
+    .owns(RoleBindings, { predicate: anyChange, informer: managed })
+    .owns(NetworkPolicies, { predicate: anyChange, informer: managed })
+    .watches(StorageClassBindingResource, (b) => [{ name: (b as StorageClassBinding).spec.namespace }], {
+      predicate: anyChange,
+    })
+    .withOptions({ maxConcurrentReconciles: 8 })
+    .complete(new SupervisorNamespaceReconciler(mgr.client, c, mgr.events));
+}

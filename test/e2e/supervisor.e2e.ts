@@ -1,0 +1,476 @@
+// Supervisor Namespaces and the Storage Service against the real control plane: the quota, Pod
+// Security Admission, RBAC (checked by impersonating SSO users, as `kubectl --as` does), the
+// ValidatingAdmissionPolicy and the PV controller that binds what the CNS provisioner makes.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type {
+  V1LimitRange,
+  V1Namespace,
+  V1PersistentVolume,
+  V1PersistentVolumeClaim,
+  V1ResourceQuota,
+  V1RoleBinding,
+} from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
+import { ESXiHostResource } from "../../controllers/api/vsphere/esxihost.ts";
+import {
+  type StorageClassBinding,
+  StorageClassBindingResource,
+} from "../../controllers/api/vsphere/storageclassbinding.ts";
+import {
+  type SupervisorNamespace,
+  SupervisorNamespaceResource,
+} from "../../controllers/api/vsphere/supervisornamespace.ts";
+import { VSpherePodResource } from "../../controllers/api/vsphere/vspherepod.ts";
+import { KubeClient, type KubeObject } from "../../controllers/runtime/client.ts";
+import { apiStatus } from "../../controllers/runtime/errors.ts";
+import type { Manager } from "../../controllers/runtime/manager.ts";
+import {
+  ConfigMaps,
+  LimitRanges,
+  Namespaces,
+  PersistentVolumeClaims,
+  PersistentVolumes,
+  Pods,
+  ResourceQuotas,
+  type ResourceType,
+} from "../../controllers/runtime/resource.ts";
+import { RoleBindings } from "../../controllers/supervisornamespace/controller.ts";
+import { eventually, isNotFound, kubeConfig, root, uniqueName } from "./kube.ts";
+import { startPacific } from "./pacific.ts";
+
+const kc = kubeConfig();
+const admin = new KubeClient(kc);
+const as = (user: string) => new KubeClient(kc, { impersonate: { user, groups: ["system:authenticated"] } });
+const suffix = uniqueName("s").slice(2);
+const dev = `dev-${suffix}`;
+const other = `other-${suffix}`;
+const gold = `gold-${suffix}`;
+const tiny = `tiny-${suffix}`;
+const events: ResourceType = {
+  group: "events.k8s.io",
+  version: "v1",
+  plural: "events",
+  kind: "Event",
+  namespaced: true,
+};
+let mgr: Manager;
+
+/** What a call answers: 200-ish, or the error code and message. */
+async function outcome(p: Promise<unknown>): Promise<{ code: number; message: string }> {
+  try {
+    await p;
+    return { code: 200, message: "" };
+  } catch (e) {
+    const s = apiStatus(e);
+    return { code: s.code, message: s.message };
+  }
+}
+
+const svnsObj = (name: string, spec: object): SupervisorNamespace =>
+  ({
+    apiVersion: "vsphere.pacific.dev/v1alpha1",
+    kind: "SupervisorNamespace",
+    metadata: { name },
+    spec,
+  }) as SupervisorNamespace;
+
+/** A pod that passes the restricted Pod Security level. */
+const restrictedPod = (name: string, ns: string, cpuLimit?: string) => ({
+  apiVersion: "v1",
+  kind: "Pod",
+  metadata: { name, namespace: ns },
+  spec: {
+    securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: "RuntimeDefault" } },
+    containers: [
+      {
+        name: "app",
+        image: "nginx",
+        securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+        ...(cpuLimit ? { resources: { limits: { cpu: cpuLimit, memory: "128Mi" } } } : {}),
+      },
+    ],
+  },
+});
+
+const pvc = (name: string, ns: string, storageClassName: string, size = "1Gi"): V1PersistentVolumeClaim => ({
+  apiVersion: "v1",
+  kind: "PersistentVolumeClaim",
+  metadata: { name, namespace: ns },
+  spec: { storageClassName, accessModes: ["ReadWriteOnce"], resources: { requests: { storage: size } } },
+});
+
+beforeAll(async () => {
+  process.env.PACIFIC_DATASTORE_CAPACITY = `10Ti,${tiny}=1Gi`;
+  // What the chart installs beside the CRDs: the admission policy and the aggregated roles.
+  for (const f of ["admission-policy.yaml", "clusterroles-aggregated.yaml"]) {
+    for (const d of parseAllDocuments(
+      readFileSync(join(root, "charts", "pacific", "templates", f), "utf8"),
+    )) {
+      const o = d.toJS() as KubeObject;
+      const [group, version] = o.apiVersion!.split("/");
+      const plural =
+        o.kind === "ClusterRole"
+          ? "clusterroles"
+          : o.kind === "ValidatingAdmissionPolicy"
+            ? "validatingadmissionpolicies"
+            : "validatingadmissionpolicybindings";
+      await admin.patch(
+        { group: group!, version: version!, plural, kind: o.kind!, namespaced: false },
+        o.metadata!.name!,
+        undefined,
+        o,
+        { type: "apply" },
+      );
+    }
+  }
+  mgr = await startPacific();
+});
+
+afterAll(async () => {
+  for (const n of [dev, other, `taken-${suffix}`])
+    await admin.delete(SupervisorNamespaceResource, n).catch(() => undefined);
+  for (const b of [`${dev}-${gold}`, `${dev}-${tiny}`])
+    await admin.delete(StorageClassBindingResource, b).catch(() => undefined);
+  await admin.delete(Namespaces, `taken-${suffix}`).catch(() => undefined);
+  await mgr?.stop();
+});
+
+describe("Supervisor Namespaces", () => {
+  it("configures a namespace with limits, access, isolation and Pod Security, and reports Running", async () => {
+    await admin.create(
+      SupervisorNamespaceResource,
+      svnsObj(dev, {
+        limits: { cpu: "2", memory: "4Gi", storage: "100Gi" },
+        objectCounts: { pods: 20 },
+        defaults: { requests: { cpu: "100m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
+        access: [
+          { subjectType: "User", subject: "alice", role: "Edit" },
+          { subjectType: "User", subject: "bob", role: "View" },
+          { subjectType: "User", subject: "carol", role: "Owner" },
+        ],
+      }),
+    );
+    await admin.create(
+      SupervisorNamespaceResource,
+      svnsObj(other, { access: [{ subjectType: "User", subject: "dave", role: "Edit" }] }),
+    );
+    const s = await eventually(`${dev} Running`, async () => {
+      const x = await admin.get<SupervisorNamespace>(SupervisorNamespaceResource, dev);
+      return x.status?.configStatus === "Running" && x;
+    });
+    expect(s.metadata.finalizers).toContain("vsphere.pacific.dev/supervisor-namespace");
+    expect(s.status?.conditions?.find((c) => c.type === "Ready")?.status).toBe("True");
+    const ns = await admin.get<V1Namespace>(Namespaces, dev);
+    expect(ns.metadata?.labels?.["pod-security.kubernetes.io/enforce"]).toBe("restricted");
+    const rq = await admin.get<V1ResourceQuota>(ResourceQuotas, "pacific-limits", dev);
+    expect(rq.spec?.hard).toMatchObject({
+      "limits.cpu": "2",
+      "limits.memory": "4Gi",
+      "requests.storage": "100Gi",
+      "count/pods": "20",
+    });
+    const lr = await admin.get<{ spec: { limits: Array<Record<string, unknown>> } }>(
+      LimitRanges,
+      "pacific-defaults",
+      dev,
+    );
+    expect(lr.spec.limits[0]).toMatchObject({
+      default: { cpu: "500m", memory: "256Mi" },
+      defaultRequest: { cpu: "100m", memory: "64Mi" },
+    });
+    const rbs = (await admin.list<V1RoleBinding>(RoleBindings, { namespace: dev })).items;
+    const byUser = (u: string) =>
+      rbs
+        .filter((b) => b.subjects?.some((x) => x.name === `sso:${u}@vsphere.local`))
+        .map((b) => b.roleRef.name)
+        .sort();
+    expect(byUser("alice")).toEqual(["edit"]);
+    expect(byUser("bob")).toEqual(["view"]);
+    expect(byUser("carol")).toEqual(["edit", "pacific-namespace-owner"]);
+    const np = await admin.get<{ spec: { ingress: Array<{ from: unknown[] }> } }>(
+      {
+        group: "networking.k8s.io",
+        version: "v1",
+        plural: "networkpolicies",
+        kind: "NetworkPolicy",
+        namespaced: true,
+      },
+      "pacific-isolation",
+      dev,
+    );
+    expect(np.spec.ingress[0]!.from).toHaveLength(2);
+    await eventually(
+      `${other} Running`,
+      async () =>
+        (await admin.get<SupervisorNamespace>(SupervisorNamespaceResource, other)).status?.configStatus ===
+        "Running",
+    );
+  });
+
+  it("lets the API server refuse a pod over the namespace's CPU limit (quota) and one breaking Pod Security", async () => {
+    const over = await outcome(admin.create(Pods, restrictedPod("too-much-cpu", dev, "3")));
+    expect(over.code).toBe(403);
+    expect(over.message).toContain("exceeded quota: pacific-limits");
+    expect(over.message).toContain("limits.cpu");
+    const privileged = await outcome(
+      admin.create(Pods, {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "root", namespace: dev },
+        spec: { containers: [{ name: "c", image: "nginx" }] },
+      }),
+    );
+    expect(privileged.code).toBe(403);
+    expect(privileged.message).toContain('violates PodSecurity "restricted');
+    // Within the limit, with limits from the LimitRange's defaults:
+    expect((await outcome(admin.create(Pods, restrictedPod("fits", dev)))).code).toBe(200);
+  });
+
+  it("grants View read-only, Edit workloads in its own namespace only, and nobody the admin kinds or their own quota", async () => {
+    const alice = as("sso:alice@vsphere.local");
+    const bob = as("sso:bob@vsphere.local");
+    const carol = as("sso:carol@vsphere.local");
+    const cm = (name: string, ns: string) => ({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name, namespace: ns },
+    });
+
+    expect((await outcome(bob.list(Pods, { namespace: dev }))).code).toBe(200);
+    expect((await outcome(bob.create(ConfigMaps, cm("by-bob", dev)))).code).toBe(403);
+
+    expect((await outcome(alice.create(Pods, restrictedPod("by-alice", dev)))).code).toBe(200);
+    const vpod = {
+      apiVersion: "vsphere.pacific.dev/v1alpha1",
+      kind: "VSpherePod",
+      metadata: { name: "by-alice", namespace: dev },
+      spec: { template: { spec: { containers: [{ name: "c", image: "nginx" }] } } },
+    };
+    expect((await outcome(alice.create(VSpherePodResource, vpod))).code).toBe(200);
+    expect((await outcome(alice.create(ConfigMaps, cm("by-alice", other)))).code).toBe(403);
+    expect(
+      (
+        await outcome(
+          alice.create(VSpherePodResource, { ...vpod, metadata: { name: "x", namespace: other } }),
+        )
+      ).code,
+    ).toBe(403);
+
+    for (const who of [alice, bob, carol]) {
+      expect(
+        (
+          await outcome(
+            who.create(ESXiHostResource, {
+              apiVersion: "vsphere.pacific.dev/v1alpha1",
+              kind: "ESXiHost",
+              metadata: { name: `h-${suffix}` },
+              spec: { capacity: { cpu: 1, memory: "1Gi" } },
+            }),
+          )
+        ).code,
+      ).toBe(403);
+      expect(
+        (await outcome(who.create(SupervisorNamespaceResource, svnsObj(`mine-${suffix}`, {})))).code,
+      ).toBe(403);
+      expect(
+        (
+          await outcome(
+            who.create(StorageClassBindingResource, {
+              apiVersion: "vsphere.pacific.dev/v1alpha1",
+              kind: "StorageClassBinding",
+              metadata: { name: `b-${suffix}` },
+              spec: { namespace: dev, storageClass: gold, limit: "1Ti" },
+            }),
+          )
+        ).code,
+      ).toBe(403);
+      expect(
+        (
+          await outcome(
+            who.patch(ResourceQuotas, "pacific-limits", dev, { spec: { hard: { "limits.cpu": "100" } } }),
+          )
+        ).code,
+      ).toBe(403);
+    }
+
+    // The Owner manages the namespace's permissions.
+    const grant = {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { name: "carol-grants-erin", namespace: dev },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "view" },
+      subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "sso:erin@vsphere.local" }],
+    };
+    expect((await outcome(carol.create(RoleBindings, grant))).code).toBe(200);
+    expect(
+      (
+        await outcome(
+          alice.create(RoleBindings, { ...grant, metadata: { name: "alice-grants", namespace: dev } }),
+        )
+      ).code,
+    ).toBe(403);
+  });
+
+  it("puts back hand edits: a raised quota, a deleted RoleBinding, a removed label", async () => {
+    await admin.patch(ResourceQuotas, "pacific-limits", dev, {
+      spec: { hard: { "limits.cpu": "100", "requests.nvidia.com/gpu": "4" } },
+    });
+    const victim = (
+      await admin.list<V1RoleBinding>(RoleBindings, {
+        namespace: dev,
+        labelSelector: "vsphere.pacific.dev/role=view",
+      })
+    ).items[0]!;
+    await admin.delete(RoleBindings, victim.metadata!.name!, dev);
+    await admin.patch(Namespaces, dev, undefined, {
+      metadata: { labels: { "pod-security.kubernetes.io/enforce": "privileged" } },
+    });
+    await eventually("quota restored", async () => {
+      const rq = await admin.get<V1ResourceQuota>(ResourceQuotas, "pacific-limits", dev);
+      return rq.spec?.hard?.["limits.cpu"] === "2" && !("requests.nvidia.com/gpu" in (rq.spec?.hard ?? {}));
+    });
+    await eventually("RoleBinding recreated", () => admin.get(RoleBindings, victim.metadata!.name!, dev));
+    await eventually(
+      "Pod Security label restored",
+      async () =>
+        (await admin.get<V1Namespace>(Namespaces, dev)).metadata?.labels?.[
+          "pod-security.kubernetes.io/enforce"
+        ] === "restricted",
+    );
+  });
+
+  it("never adopts a Namespace it did not make: NamespaceConflict", async () => {
+    const name = `taken-${suffix}`;
+    await admin.create(Namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name } });
+    await admin.create(SupervisorNamespaceResource, svnsObj(name, {}));
+    const s = await eventually("conflict reported", async () => {
+      const x = await admin.get<SupervisorNamespace>(SupervisorNamespaceResource, name);
+      return x.status?.configStatus === "Error" && x;
+    });
+    expect(s.status?.conditions?.find((c) => c.type === "Ready")?.reason).toBe("NamespaceConflict");
+    const ns = await admin.get<V1Namespace>(Namespaces, name);
+    expect(ns.metadata?.ownerReferences ?? []).toEqual([]);
+  });
+});
+
+describe("the Storage Service", () => {
+  it("binds a class to a namespace, and a PVC of it is provisioned (CSI csi.vsphere.vmware.com) and bound", async () => {
+    await admin.create(StorageClassBindingResource, {
+      apiVersion: "vsphere.pacific.dev/v1alpha1",
+      kind: "StorageClassBinding",
+      metadata: { name: `${dev}-${gold}` },
+      spec: { namespace: dev, storageClass: gold, limit: "50Gi" },
+    });
+    const b = await eventually("binding Bound", async () => {
+      const x = await admin.get<StorageClassBinding>(StorageClassBindingResource, `${dev}-${gold}`);
+      return x.status?.conditions?.some((c) => c.type === "Bound" && c.status === "True") && x;
+    });
+    expect(b.status?.limit).toBe("50Gi");
+    const rq = await admin.get<V1ResourceQuota>(ResourceQuotas, `pacific-storage-${gold}`, dev);
+    expect(rq.spec?.hard).toEqual({ [`${gold}.storageclass.storage.k8s.io/requests.storage`]: "50Gi" });
+    await eventually("namespace lists the class", async () =>
+      (await admin.get<V1Namespace>(Namespaces, dev)).metadata?.annotations?.[
+        "vsphere.pacific.dev/storage-classes"
+      ]
+        ?.split(",")
+        .includes(gold),
+    );
+    await admin.create(PersistentVolumeClaims, pvc("data", dev, gold, "5Gi"));
+    const bound = await eventually(
+      "PVC Bound",
+      async () => {
+        const x = await admin.get<V1PersistentVolumeClaim>(PersistentVolumeClaims, "data", dev);
+        return x.status?.phase === "Bound" && x;
+      },
+      60_000,
+    );
+    const pv = await admin.get<V1PersistentVolume>(PersistentVolumes, bound.spec!.volumeName!);
+    expect(pv.spec?.csi?.driver).toBe("csi.vsphere.vmware.com");
+    expect(pv.spec?.csi?.volumeHandle).toMatch(/^[0-9a-f-]{36}$/);
+    await eventually(
+      "binding reports usage",
+      async () =>
+        (await admin.get<StorageClassBinding>(StorageClassBindingResource, `${dev}-${gold}`)).status?.used ===
+        "5Gi",
+    );
+    // Over the binding's limit: refused by the quota.
+    const over = await outcome(admin.create(PersistentVolumeClaims, pvc("huge", dev, gold, "60Gi")));
+    expect(over.code).toBe(403);
+    expect(over.message).toContain(`${gold}.storageclass.storage.k8s.io/requests.storage`);
+    // Deleting the claim deletes the volume (reclaim policy Delete).
+    await admin.delete(PersistentVolumeClaims, "data", dev);
+    await eventually(
+      "PV deleted",
+      () =>
+        admin.get(PersistentVolumes, pv.metadata!.name!).then(
+          () => false,
+          (e) => isNotFound(e),
+        ),
+      60_000,
+    );
+  });
+
+  it("rejects at admission a PVC whose class is not bound to the namespace", async () => {
+    const r = await outcome(admin.create(PersistentVolumeClaims, pvc("unbound", dev, "some-other-class")));
+    expect(r.code).toBe(403);
+    expect(r.message).toContain("storage class some-other-class is not bound to Supervisor Namespace");
+  });
+
+  it("leaves a PVC Pending with ProvisioningFailed when its datastore is full", async () => {
+    await admin.create(StorageClassBindingResource, {
+      apiVersion: "vsphere.pacific.dev/v1alpha1",
+      kind: "StorageClassBinding",
+      metadata: { name: `${dev}-${tiny}` },
+      spec: { namespace: dev, storageClass: tiny, limit: "10Gi" },
+    });
+    await eventually("tiny listed on the namespace", async () =>
+      (await admin.get<V1Namespace>(Namespaces, dev)).metadata?.annotations?.[
+        "vsphere.pacific.dev/storage-classes"
+      ]
+        ?.split(",")
+        .includes(tiny),
+    );
+    await admin.create(PersistentVolumeClaims, pvc("too-big", dev, tiny, "2Gi"));
+    const ev = await eventually("ProvisioningFailed event", async () => {
+      const list = await admin.list<{ reason?: string; note?: string; regarding?: { name?: string } }>(
+        events,
+        { namespace: dev },
+      );
+      return list.items.find((e) => e.reason === "ProvisioningFailed" && e.regarding?.name === "too-big");
+    });
+    expect(ev.note).toContain("free");
+    expect(
+      (await admin.get<V1PersistentVolumeClaim>(PersistentVolumeClaims, "too-big", dev)).status?.phase,
+    ).toBe("Pending");
+  });
+
+  it("deleting the SupervisorNamespace removes everything it made, then itself", async () => {
+    await admin.delete(SupervisorNamespaceResource, dev);
+    const removing = await eventually("Removing", async () => {
+      const x = await admin.get<SupervisorNamespace>(SupervisorNamespaceResource, dev).catch(() => undefined);
+      return (!x || x.status?.configStatus === "Removing") && (x ?? true);
+    });
+    expect(removing).toBeTruthy();
+    await eventually(
+      "namespace gone",
+      () =>
+        admin.get(Namespaces, dev).then(
+          () => false,
+          (e) => isNotFound(e),
+        ),
+      120_000,
+      1000,
+    );
+    await eventually(
+      "SupervisorNamespace gone",
+      () =>
+        admin.get(SupervisorNamespaceResource, dev).then(
+          () => false,
+          (e) => isNotFound(e),
+        ),
+      30_000,
+    );
+  });
+});
