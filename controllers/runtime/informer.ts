@@ -23,6 +23,8 @@ export interface InformerOptions {
   /** Restart a watch that has been silent (no event, no bookmark) this long. */
   watchdogMs?: number;
   pageSize?: number;
+  /** Keep metadata.managedFields in the cache (off by default: large, and no controller reads them). */
+  keepManagedFields?: boolean;
 }
 
 export interface Handler<T> {
@@ -174,6 +176,7 @@ export class Informer<T extends KubeObject> {
       limit: o.pageSize ?? 500,
     });
     this.stats.lists++;
+    if (!this.options.keepManagedFields) for (const o of list.items) stripManagedFields(o);
     this.replace(list.items);
     this.resourceVersion = list.metadata.resourceVersion ?? "";
     this.lastError = undefined;
@@ -251,6 +254,7 @@ export class Informer<T extends KubeObject> {
     this.failures = 0;
     this.lastError = undefined;
     if (e.type === "BOOKMARK") return;
+    if (!this.options.keepManagedFields) stripManagedFields(e.object);
     const key = keyOf(e.object.metadata);
     if (e.type === "DELETED") {
       const old = this.store.delete(key);
@@ -278,4 +282,9 @@ export class Informer<T extends KubeObject> {
       }
     }
   }
+}
+
+/** Drops metadata.managedFields (controller-runtime's TransformStripManagedFields). */
+function stripManagedFields(o: KubeObject): void {
+  if (o.metadata?.managedFields) delete o.metadata.managedFields;
 }

@@ -11,7 +11,7 @@ import { ESXI_NODES, type Inventory, NODE_INDEX, nodeReady } from "../placement/
 import { podRequests } from "../quantity.ts";
 import type { KubeClient, KubeObject } from "../runtime/client.ts";
 import { anyChange, type Reconciler, type Request, type Result } from "../runtime/controller.ts";
-import { isAlreadyExists, isNotFound } from "../runtime/errors.ts";
+import { apiStatus, isAlreadyExists, isNotFound } from "../runtime/errors.ts";
 import type { EventRecorder } from "../runtime/events.ts";
 import type { Informer } from "../runtime/informer.ts";
 import type { Logger } from "../runtime/log.ts";
@@ -109,6 +109,16 @@ export class VSpherePodReconciler implements Reconciler {
     } catch (e) {
       this.inv.forget(key);
       if (isAlreadyExists(e)) return { requeueAfter: 500 }; // the cache is behind: look again
+      const s = apiStatus(e);
+      if (s.code === 403 || s.code === 422) {
+        // Pod Security, the namespace's quota or a bad template: the user must change something.
+        const msg = `the API server refused the pod: ${s.message}`;
+        if (vpod.status?.conditions?.find((c) => c.type === "Placed")?.reason !== "PodRejected") {
+          this.events.event(vpod, "Warning", "PodRejected", "Create", msg);
+        }
+        await this.writeStatus(vpod, unplacedStatus(vpod, "PodRejected", msg, now));
+        return { requeueAfter: UNPLACED_RETRY_MS };
+      }
       throw e;
     }
     return undefined;

@@ -4,6 +4,7 @@ const scenarios: Record<string, () => Promise<unknown>> = {
   "hosts-1k": () => import("./nodes.ts").then((m) => m.hosts1k()),
   "pods-10k": () => import("./nodes.ts").then((m) => m.pods10k()),
   soak: () => import("./soak.ts").then((m) => m.soak()),
+  namespaces: () => import("./namespaces.ts").then((m) => m.namespaces()),
 };
 
 const name = process.argv[2];

@@ -1,0 +1,91 @@
+// Scenario `namespaces`: 100 SupervisorNamespaces, each with 2 StorageClassBindings, from apply to
+// Running with both bindings listed (watch-observed). Reports p50/p99 and API writes per namespace.
+// Target (issue "Supervisor Namespaces and the Storage Service"): p99 ≤ 2 s at that scale.
+
+import { StorageClassBindingResource } from "../../controllers/api/vsphere/storageclassbinding.ts";
+import type { SupervisorNamespace } from "../../controllers/api/vsphere/supervisornamespace.ts";
+import { SupervisorNamespaceResource } from "../../controllers/api/vsphere/supervisornamespace.ts";
+import { Informer } from "../../controllers/runtime/informer.ts";
+import { silentLogger } from "../../controllers/runtime/log.ts";
+import { benchClient, environment, kubeConfig, percentile, pool, round } from "./common.ts";
+import { apiserverWrites, applyCrds, pacific, resetCluster, rssMiB } from "./simulators.ts";
+
+const COUNT = Number(process.env.BENCH_NAMESPACES ?? 100);
+
+export async function namespaces(): Promise<void> {
+  resetCluster();
+  const client = benchClient(kubeConfig());
+  await applyCrds(client);
+  const sim = pacific();
+  await sim.start();
+  try {
+    const created = new Map<string, number>();
+    const done = new Map<string, number>();
+    const inf = new Informer<SupervisorNamespace>(SupervisorNamespaceResource, client, silentLogger, {
+      resyncMs: 0,
+    });
+    const check = (s: SupervisorNamespace) => {
+      const name = s.metadata.name!;
+      if (
+        !done.has(name) &&
+        s.status?.configStatus === "Running" &&
+        (s.status.storageClasses?.length ?? 0) >= 2
+      )
+        done.set(name, performance.now());
+    };
+    inf.addHandler({ add: check, update: (_o, n) => check(n) });
+    inf.start();
+    await inf.waitForSync();
+    await new Promise((r) => setTimeout(r, 2000));
+    const writesBefore = await apiserverWrites(client);
+    const names = Array.from({ length: COUNT }, (_, i) => `team-${String(i).padStart(3, "0")}`);
+    await pool(names, 16, async (name) => {
+      created.set(name, performance.now());
+      await client.create(SupervisorNamespaceResource, {
+        apiVersion: "vsphere.pacific.dev/v1alpha1",
+        kind: "SupervisorNamespace",
+        metadata: { name },
+        spec: {
+          limits: { cpu: "20", memory: "64Gi", storage: "1Ti" },
+          access: [
+            { subjectType: "User", subject: "dev", role: "Edit" },
+            { subjectType: "Group", subject: "ops", role: "Owner" },
+          ],
+        },
+      });
+      for (const cls of ["gold", "silver"]) {
+        await client.create(StorageClassBindingResource, {
+          apiVersion: "vsphere.pacific.dev/v1alpha1",
+          kind: "StorageClassBinding",
+          metadata: { name: `${name}-${cls}` },
+          spec: { namespace: name, storageClass: cls, limit: "500Gi" },
+        });
+      }
+    });
+    const deadline = Date.now() + 300_000;
+    while (done.size < COUNT && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 3000));
+    const writes = (await apiserverWrites(client)) - writesBefore - COUNT * 3;
+    inf.stop();
+    const lat = names
+      .map((n) => (done.get(n) ?? Number.POSITIVE_INFINITY) - created.get(n)!)
+      .sort((a, b) => a - b);
+    console.log(
+      JSON.stringify({
+        scenario: "namespaces",
+        namespaces: COUNT,
+        bindingsPerNamespace: 2,
+        running: done.size,
+        p50Ms: round(percentile(lat, 50)),
+        p99Ms: round(percentile(lat, 99)),
+        writesPerNamespace: round(writes / COUNT, 1),
+        rssMiB: rssMiB(sim.pid()),
+        target: { p99Ms: 2000 },
+        met: done.size === COUNT && percentile(lat, 99) <= 2000,
+        environment: await environment(client),
+      }),
+    );
+  } finally {
+    await sim.stop();
+  }
+}
