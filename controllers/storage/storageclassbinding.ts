@@ -194,5 +194,6 @@ export function setupStorageClassBindingController(mgr: Manager): void {
         .filter((b) => b.spec.storageClass === sc.metadata?.name)
         .map((b) => ({ name: b.metadata.name! })),
     )
+    .withOptions({ maxConcurrentReconciles: 16 })
     .complete(new StorageClassBindingReconciler(mgr.client, bindings, svns, classes, quotas, mgr.events));
 }

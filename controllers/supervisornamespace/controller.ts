@@ -83,7 +83,7 @@ export class SupervisorNamespaceReconciler implements Reconciler {
   ) {}
 
   async reconcile(req: Request, log: Logger): Promise<Result | undefined> {
-    const svns = this.c.svns.store.get(req.name);
+    let svns = this.c.svns.store.get(req.name);
     if (!svns) return undefined;
     const name = req.name;
     const now = new Date();
@@ -110,13 +110,13 @@ export class SupervisorNamespaceReconciler implements Reconciler {
       return undefined;
     }
     if (!hasFinalizer(svns.metadata, FINALIZER)) {
-      await this.client.patch(SupervisorNamespaceResource, name, undefined, {
+      // Added before anything is made, so deletion always finds it; then go on with the fresh object.
+      svns = await this.client.patch<SupervisorNamespace>(SupervisorNamespaceResource, name, undefined, {
         metadata: {
           finalizers: withFinalizer(svns.metadata, FINALIZER),
           resourceVersion: svns.metadata.resourceVersion,
         },
       });
-      return undefined; // the update brings us back
     }
 
     const g = svns.metadata.generation;
@@ -172,49 +172,52 @@ export class SupervisorNamespaceReconciler implements Reconciler {
     }
     if (ns?.metadata?.deletionTimestamp) return { requeueAfter: 2_000 }; // recreated once the old one is gone
 
-    await this.sync(
-      ResourceQuotas,
-      name,
-      QUOTA_NAME,
-      desiredQuota(svns),
-      this.c.quotas.store.get(`${name}/${QUOTA_NAME}`),
-      (cur, want) =>
-        sameQuantities(cur.spec?.hard, want.spec?.hard)
-          ? undefined
-          : { spec: { hard: { ...nullOut(cur.spec?.hard, want.spec?.hard), ...want.spec?.hard } } },
-    );
-    await this.sync(
-      LimitRanges,
-      name,
-      LIMIT_RANGE_NAME,
-      desiredLimitRange(svns),
-      this.c.limitRanges.store.get(`${name}/${LIMIT_RANGE_NAME}`),
-      (cur, want) => (sameLimits(cur.spec, want.spec) ? undefined : { spec: want.spec }),
-    );
-    await this.sync(
-      NetworkPolicies,
-      name,
-      NETWORK_POLICY_NAME,
-      desiredNetworkPolicy(svns),
-      this.c.networkPolicies.store.get(`${name}/${NETWORK_POLICY_NAME}`),
-      (cur, want) => (deepEqual(cur.spec, want.spec) ? undefined : { spec: want.spec }),
-    );
+    // The children are independent of each other: written in parallel.
     const wantBindings = desiredRoleBindings(svns);
-    for (const rb of wantBindings) {
-      const cur = this.c.roleBindings.store.get(`${name}/${rb.metadata!.name}`);
-      if (cur && !deepEqual(cur.roleRef, rb.roleRef)) {
-        await this.client.delete(RoleBindings, rb.metadata!.name!, name); // roleRef is immutable
-        continue;
-      }
-      await this.sync(RoleBindings, name, rb.metadata!.name!, rb, cur, (c, w) =>
-        deepEqual(c.subjects, w.subjects) ? undefined : { subjects: w.subjects },
-      );
-    }
     const wanted = new Set(wantBindings.map((b) => b.metadata!.name));
-    for (const rb of this.c.roleBindings.store.byIndex(OWNER_INDEX, svns.metadata.uid!)) {
-      if (!wanted.has(rb.metadata!.name!))
-        await this.client.delete(RoleBindings, rb.metadata!.name!, name).catch(() => undefined);
-    }
+    await Promise.all([
+      this.sync(
+        ResourceQuotas,
+        name,
+        QUOTA_NAME,
+        desiredQuota(svns),
+        this.c.quotas.store.get(`${name}/${QUOTA_NAME}`),
+        (cur, want) =>
+          sameQuantities(cur.spec?.hard, want.spec?.hard)
+            ? undefined
+            : { spec: { hard: { ...nullOut(cur.spec?.hard, want.spec?.hard), ...want.spec?.hard } } },
+      ),
+      this.sync(
+        LimitRanges,
+        name,
+        LIMIT_RANGE_NAME,
+        desiredLimitRange(svns),
+        this.c.limitRanges.store.get(`${name}/${LIMIT_RANGE_NAME}`),
+        (cur, want) => (sameLimits(cur.spec, want.spec) ? undefined : { spec: want.spec }),
+      ),
+      this.sync(
+        NetworkPolicies,
+        name,
+        NETWORK_POLICY_NAME,
+        desiredNetworkPolicy(svns),
+        this.c.networkPolicies.store.get(`${name}/${NETWORK_POLICY_NAME}`),
+        (cur, want) => (deepEqual(cur.spec, want.spec) ? undefined : { spec: want.spec }),
+      ),
+      ...wantBindings.map(async (rb) => {
+        const cur = this.c.roleBindings.store.get(`${name}/${rb.metadata!.name}`);
+        if (cur && !deepEqual(cur.roleRef, rb.roleRef)) {
+          await this.client.delete(RoleBindings, rb.metadata!.name!, name); // roleRef is immutable; made again next time
+          return;
+        }
+        await this.sync(RoleBindings, name, rb.metadata!.name!, rb, cur, (c, w) =>
+          deepEqual(c.subjects, w.subjects) ? undefined : { subjects: w.subjects },
+        );
+      }),
+      ...this.c.roleBindings.store
+        .byIndex(OWNER_INDEX, svns.metadata.uid!)
+        .filter((rb) => !wanted.has(rb.metadata!.name!))
+        .map((rb) => this.client.delete(RoleBindings, rb.metadata!.name!, name).catch(() => undefined)),
+    ]);
 
     const quota = this.c.quotas.store.get(`${name}/${QUOTA_NAME}`);
     const used = quota?.status?.used ?? {};
@@ -355,6 +358,6 @@ export function setupSupervisorNamespaceController(mgr: Manager): void {
     .watches(StorageClassBindingResource, (b) => [{ name: (b as StorageClassBinding).spec.namespace }], {
       predicate: anyChange,
     })
-    .withOptions({ maxConcurrentReconciles: 8 })
+    .withOptions({ maxConcurrentReconciles: 16 })
     .complete(new SupervisorNamespaceReconciler(mgr.client, c, mgr.events));
 }
