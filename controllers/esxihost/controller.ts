@@ -7,7 +7,7 @@ import { ESXiHostResource } from "../api/vsphere/esxihost.ts";
 import { ESXI_NODES, hostCapacity, type Inventory, nodeChanged } from "../placement/inventory.ts";
 import { addResources, subResources } from "../quantity.ts";
 import type { KubeClient, KubeObject } from "../runtime/client.ts";
-import { anyChange, type Reconciler, type Request, type Result } from "../runtime/controller.ts";
+import type { Reconciler, Request, Result } from "../runtime/controller.ts";
 import { apiStatus, isAlreadyExists } from "../runtime/errors.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { Manager } from "../runtime/manager.ts";

@@ -263,10 +263,7 @@ export class SupervisorNamespaceReconciler implements Reconciler {
     diff: (cur: T, want: T) => object | undefined,
   ): Promise<void> {
     if (!want) {
-      if (
-        cur &&
-        cur.metadata?.ownerReferences?.some((o) => o.controller && o.kind === "SupervisorNamespace")
-      ) {
+      if (cur?.metadata?.ownerReferences?.some((o) => o.controller && o.kind === "SupervisorNamespace")) {
         await this.client
           .delete(rt, name, namespace)
           .catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));

@@ -4,7 +4,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type {
-  V1LimitRange,
   V1Namespace,
   V1PersistentVolume,
   V1PersistentVolumeClaim,
