@@ -240,7 +240,8 @@ export class Informer<T extends KubeObject> {
           this.onEvent(e);
         },
         abort.signal,
-        Math.min(30_000, watchdogMs),
+        // A backstop only: the watchdog owns stall detection, so it must fire first.
+        watchdogMs + 5_000,
       );
     } finally {
       clearInterval(watchdog);
