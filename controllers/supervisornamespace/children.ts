@@ -7,6 +7,7 @@ import type {
   V1ResourceQuota,
   V1RoleBinding,
 } from "@kubernetes/client-node";
+import type { VirtualMachineClass, VirtualMachineClassSpec } from "../api/vmoperator/virtualmachineclass.ts";
 import type { SupervisorNamespace } from "../api/vsphere/supervisornamespace.ts";
 import { controllerRef } from "../runtime/owner.ts";
 import { stableHash } from "../settings.ts";
@@ -186,4 +187,27 @@ export function desiredNetworkPolicy(svns: SupervisorNamespace): V1NetworkPolicy
       ],
     },
   } as unknown as V1NetworkPolicy;
+}
+
+/** The VirtualMachineClasses to copy into the namespace, and the names the catalogue lacks. */
+export function desiredVMClasses(
+  svns: SupervisorNamespace,
+  catalogue: Record<string, VirtualMachineClassSpec>,
+): { classes: VirtualMachineClass[]; unknown: string[] } {
+  const classes: VirtualMachineClass[] = [];
+  const unknown: string[] = [];
+  for (const name of svns.spec.vmClasses ?? []) {
+    const spec = catalogue[name];
+    if (!spec) {
+      unknown.push(name);
+      continue;
+    }
+    classes.push({
+      apiVersion: "vmoperator.vmware.com/v1alpha3",
+      kind: "VirtualMachineClass",
+      metadata: { name, namespace: svns.metadata.name, labels: labels(svns), ownerReferences: [ref(svns)] },
+      spec,
+    });
+  }
+  return { classes, unknown };
 }

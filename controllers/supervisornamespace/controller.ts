@@ -3,6 +3,11 @@
 // reports usage from the quota; on deletion removes the Namespace and waits (Removing) until it
 // is gone. A Namespace it did not make is never adopted: NamespaceConflict.
 import type { V1Namespace, V1ResourceQuota, V1RoleBinding } from "@kubernetes/client-node";
+import {
+  type VirtualMachineClass,
+  VirtualMachineClassResource,
+  type VirtualMachineClassSpec,
+} from "../api/vmoperator/virtualmachineclass.ts";
 import type { StorageClassBinding } from "../api/vsphere/storageclassbinding.ts";
 import { StorageClassBindingResource } from "../api/vsphere/storageclassbinding.ts";
 import type { SupervisorNamespace, SupervisorNamespaceStatus } from "../api/vsphere/supervisornamespace.ts";
@@ -20,12 +25,14 @@ import { hasFinalizer, isControlledBy, withFinalizer, withoutFinalizer } from ".
 import { deepEqual, overlayPatch } from "../runtime/patch.ts";
 import { LimitRanges, Namespaces, ResourceQuotas, type ResourceType } from "../runtime/resource.ts";
 import { byControllerUid } from "../runtime/store.ts";
+import { defaultCatalogue } from "../vmservice/catalogue.ts";
 import {
   desiredLimitRange,
   desiredNamespace,
   desiredNetworkPolicy,
   desiredQuota,
   desiredRoleBindings,
+  desiredVMClasses,
   LIMIT_RANGE_NAME,
   NETWORK_POLICY_NAME,
   QUOTA_NAME,
@@ -73,6 +80,7 @@ interface Caches {
   limitRanges: Informer<KubeObject & { spec?: unknown }>;
   roleBindings: Informer<V1RoleBinding>;
   networkPolicies: Informer<KubeObject & { spec?: unknown }>;
+  vmClasses: Informer<VirtualMachineClass>;
 }
 
 export class SupervisorNamespaceReconciler implements Reconciler {
@@ -80,6 +88,7 @@ export class SupervisorNamespaceReconciler implements Reconciler {
     private readonly client: KubeClient,
     private readonly c: Caches,
     private readonly events: EventRecorder,
+    private readonly catalogue: Record<string, VirtualMachineClassSpec> = defaultCatalogue,
   ) {}
 
   async reconcile(req: Request, log: Logger): Promise<Result | undefined> {
@@ -219,6 +228,43 @@ export class SupervisorNamespaceReconciler implements Reconciler {
         .map((rb) => this.client.delete(RoleBindings, rb.metadata!.name!, name).catch(() => undefined)),
     ]);
 
+    // VM classes: copies of the catalogue's, only those the namespace may use.
+    const vm = desiredVMClasses(svns, this.catalogue);
+    const wantClasses = new Set(vm.classes.map((c) => c.metadata.name));
+    await Promise.all([
+      ...vm.classes.map((want) =>
+        this.sync(
+          VirtualMachineClassResource,
+          name,
+          want.metadata.name!,
+          want,
+          this.c.vmClasses.store.get(`${name}/${want.metadata.name}`),
+          (cur, w) => (deepEqual(cur.spec, w.spec) ? undefined : { spec: w.spec }),
+        ),
+      ),
+      ...this.c.vmClasses.store
+        .byIndex(OWNER_INDEX, svns.metadata.uid!)
+        .filter((c) => !wantClasses.has(c.metadata.name))
+        .map((c) =>
+          this.client.delete(VirtualMachineClassResource, c.metadata.name!, name).catch(() => undefined),
+        ),
+    ]);
+    const vmCond: NewCondition = vm.unknown.length
+      ? {
+          type: "VMClassesReady",
+          status: "False",
+          reason: "UnknownVMClass",
+          message: `not in the VM class catalogue: ${vm.unknown.join(", ")}`,
+          observedGeneration: g,
+        }
+      : {
+          type: "VMClassesReady",
+          status: "True",
+          reason: "Copied",
+          message: `${vm.classes.length} VM class(es) available`,
+          observedGeneration: g,
+        };
+
     const quota = this.c.quotas.store.get(`${name}/${QUOTA_NAME}`);
     const used = quota?.status?.used ?? {};
     const conds: NewCondition[] = [
@@ -229,6 +275,7 @@ export class SupervisorNamespaceReconciler implements Reconciler {
         message: `namespace ${name} is configured`,
         observedGeneration: g,
       },
+      vmCond,
       { type: "Ready", status: "True", reason: "Running", message: "", observedGeneration: g },
     ];
     await this.writeStatus(svns, {
@@ -247,7 +294,7 @@ export class SupervisorNamespaceReconciler implements Reconciler {
         limit: String(b.spec.limit),
         used: b.status?.used,
       })),
-      vmClasses: svns.spec.vmClasses ?? [],
+      vmClasses: vm.classes.map((c) => c.metadata.name!),
       conditions: setConditions(svns.status?.conditions, conds, now),
     });
     return undefined;
@@ -340,8 +387,12 @@ export function setupSupervisorNamespaceController(mgr: Manager): void {
     limitRanges: mgr.informer(LimitRanges),
     roleBindings: mgr.informer(RoleBindings, { labelSelector: "app.kubernetes.io/managed-by=pacific" }),
     networkPolicies: mgr.informer(NetworkPolicies, { labelSelector: "app.kubernetes.io/managed-by=pacific" }),
+    vmClasses: mgr.informer(VirtualMachineClassResource, {
+      labelSelector: "app.kubernetes.io/managed-by=pacific",
+    }),
   };
   c.roleBindings.addIndex(OWNER_INDEX, byControllerUid);
+  c.vmClasses.addIndex(OWNER_INDEX, byControllerUid);
   const managed = { labelSelector: "app.kubernetes.io/managed-by=pacific" };
   mgr
     .controller("supervisornamespace")
@@ -352,6 +403,7 @@ export function setupSupervisorNamespaceController(mgr: Manager): void {
     .owns(LimitRanges, { predicate: anyChange })
     .owns(RoleBindings, { predicate: anyChange, informer: managed })
     .owns(NetworkPolicies, { predicate: anyChange, informer: managed })
+    .owns(VirtualMachineClassResource, { predicate: anyChange, informer: managed })
     .watches(StorageClassBindingResource, (b) => [{ name: (b as StorageClassBinding).spec.namespace }], {
       predicate: anyChange,
     })

@@ -12,6 +12,10 @@ import type {
 } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
+import {
+  type VirtualMachineClass,
+  VirtualMachineClassResource,
+} from "../../controllers/api/vmoperator/virtualmachineclass.ts";
 import { ESXiHostResource } from "../../controllers/api/vsphere/esxihost.ts";
 import {
   type StorageClassBinding,
@@ -149,11 +153,15 @@ describe("Supervisor Namespaces", () => {
           { subjectType: "User", subject: "bob", role: "View" },
           { subjectType: "User", subject: "carol", role: "Owner" },
         ],
+        vmClasses: ["best-effort-small", "guaranteed-medium"],
       }),
     );
     await admin.create(
       SupervisorNamespaceResource,
-      svnsObj(other, { access: [{ subjectType: "User", subject: "dave", role: "Edit" }] }),
+      svnsObj(other, {
+        access: [{ subjectType: "User", subject: "dave", role: "Edit" }],
+        vmClasses: ["best-effort-xsmall", "huge-9000"],
+      }),
     );
     const s = await eventually(`${dev} Running`, async () => {
       const x = await admin.get<SupervisorNamespace>(SupervisorNamespaceResource, dev);
@@ -205,6 +213,26 @@ describe("Supervisor Namespaces", () => {
       async () =>
         (await admin.get<SupervisorNamespace>(SupervisorNamespaceResource, other)).status?.configStatus ===
         "Running",
+    );
+
+    // VM classes: copies of the catalogue's, only those listed; an unknown name is reported.
+    const classes = (await admin.list<VirtualMachineClass>(VirtualMachineClassResource, { namespace: dev }))
+      .items;
+    expect(classes.map((c) => c.metadata.name).sort()).toEqual(["best-effort-small", "guaranteed-medium"]);
+    const guaranteed = classes.find((c) => c.metadata.name === "guaranteed-medium")!;
+    expect(guaranteed.spec.hardware).toEqual({ cpus: 2, memory: "8Gi" });
+    expect(guaranteed.spec.policies?.resources?.requests).toEqual({ cpu: "2000m", memory: "8Gi" });
+    expect(s.status?.vmClasses?.sort()).toEqual(["best-effort-small", "guaranteed-medium"]);
+    const o = await admin.get<SupervisorNamespace>(SupervisorNamespaceResource, other);
+    expect(o.status?.conditions?.find((c) => c.type === "VMClassesReady")).toMatchObject({
+      status: "False",
+      reason: "UnknownVMClass",
+    });
+    expect(o.status?.conditions?.find((c) => c.type === "VMClassesReady")?.message).toContain("huge-9000");
+    await admin.patch(SupervisorNamespaceResource, other, undefined, { spec: { vmClasses: [] } });
+    await eventually(
+      "unlisted class removed",
+      async () => (await admin.list(VirtualMachineClassResource, { namespace: other })).items.length === 0,
     );
   });
 
