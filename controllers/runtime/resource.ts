@@ -76,3 +76,24 @@ export const CustomResourceDefinitions: ResourceType = {
   kind: "CustomResourceDefinition",
   namespaced: false,
 };
+export const RoleBindings: ResourceType = {
+  group: "rbac.authorization.k8s.io",
+  version: "v1",
+  plural: "rolebindings",
+  kind: "RoleBinding",
+  namespaced: true,
+};
+export const NetworkPolicies: ResourceType = {
+  group: "networking.k8s.io",
+  version: "v1",
+  plural: "networkpolicies",
+  kind: "NetworkPolicy",
+  namespaced: true,
+};
+export const StorageClasses: ResourceType = {
+  group: "storage.k8s.io",
+  version: "v1",
+  plural: "storageclasses",
+  kind: "StorageClass",
+  namespaced: false,
+};

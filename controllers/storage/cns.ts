@@ -13,9 +13,9 @@ import type { EventRecorder } from "../runtime/events.ts";
 import type { Informer } from "../runtime/informer.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { Manager } from "../runtime/manager.ts";
-import { PersistentVolumeClaims, PersistentVolumes } from "../runtime/resource.ts";
+import { PersistentVolumeClaims, PersistentVolumes, StorageClasses } from "../runtime/resource.ts";
 import { datastoreCapacities } from "../settings.ts";
-import { CSI_DRIVER, StorageClasses } from "./storageclassbinding.ts";
+import { CSI_DRIVER } from "./storageclassbinding.ts";
 
 export const POLICY_ANNOTATION = "vsphere.pacific.dev/storage-policy";
 

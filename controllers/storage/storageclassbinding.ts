@@ -16,17 +16,10 @@ import type { Logger } from "../runtime/log.ts";
 import type { Manager } from "../runtime/manager.ts";
 import { controllerRef, isControlledBy } from "../runtime/owner.ts";
 import { deepEqual } from "../runtime/patch.ts";
-import { Namespaces, ResourceQuotas, type ResourceType } from "../runtime/resource.ts";
+import { Namespaces, ResourceQuotas, StorageClasses } from "../runtime/resource.ts";
 import { sameQuantities } from "../supervisornamespace/controller.ts";
 
 export const CSI_DRIVER = "csi.vsphere.vmware.com";
-export const StorageClasses: ResourceType = {
-  group: "storage.k8s.io",
-  version: "v1",
-  plural: "storageclasses",
-  kind: "StorageClass",
-  namespaced: false,
-};
 
 export const quotaName = (storageClass: string) => `pacific-storage-${storageClass}`;
 export const quotaKey = (storageClass: string) =>

@@ -23,7 +23,14 @@ import type { Logger } from "../runtime/log.ts";
 import type { Manager } from "../runtime/manager.ts";
 import { hasFinalizer, isControlledBy, withFinalizer, withoutFinalizer } from "../runtime/owner.ts";
 import { deepEqual, overlayPatch } from "../runtime/patch.ts";
-import { LimitRanges, Namespaces, ResourceQuotas, type ResourceType } from "../runtime/resource.ts";
+import {
+  LimitRanges,
+  Namespaces,
+  NetworkPolicies,
+  ResourceQuotas,
+  type ResourceType,
+  RoleBindings,
+} from "../runtime/resource.ts";
 import { byControllerUid } from "../runtime/store.ts";
 import { defaultCatalogue } from "../vmservice/catalogue.ts";
 import {
@@ -39,20 +46,6 @@ import {
 } from "./children.ts";
 
 export const FINALIZER = "vsphere.pacific.dev/supervisor-namespace";
-export const RoleBindings: ResourceType = {
-  group: "rbac.authorization.k8s.io",
-  version: "v1",
-  plural: "rolebindings",
-  kind: "RoleBinding",
-  namespaced: true,
-};
-export const NetworkPolicies: ResourceType = {
-  group: "networking.k8s.io",
-  version: "v1",
-  plural: "networkpolicies",
-  kind: "NetworkPolicy",
-  namespaced: true,
-};
 const OWNER_INDEX = "controllerUid";
 
 /** Equal as quantities ("1000m" and "1" are), so server canonicalisation is no reason to write. */

@@ -38,8 +38,8 @@ import {
   Pods,
   ResourceQuotas,
   type ResourceType,
+  RoleBindings,
 } from "../../controllers/runtime/resource.ts";
-import { RoleBindings } from "../../controllers/supervisornamespace/controller.ts";
 import { eventually, isNotFound, kubeConfig, root, uniqueName } from "./kube.ts";
 import { startPacific } from "./pacific.ts";
 
