@@ -5,12 +5,14 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import * as k8s from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ESXiHost, ESXiHostResource } from "../../controllers/api/vsphere/esxihost.ts";
 import { KubeClient, type KubeObject } from "../../controllers/runtime/client.ts";
 import { Informer } from "../../controllers/runtime/informer.ts";
 import { silentLogger } from "../../controllers/runtime/log.ts";
 import { Manager } from "../../controllers/runtime/manager.ts";
+import { PatchHelper } from "../../controllers/runtime/patchhelper.ts";
 import { ConfigMaps, CustomResourceDefinitions, Leases } from "../../controllers/runtime/resource.ts";
-import { eventually, kubeConfig, root, uniqueName } from "./kube.ts";
+import { applyCrds, eventually, kubeConfig, root, uniqueName } from "./kube.ts";
 import { compactEtcd, freeze, isLocalCluster, startMissing, stopComponent, thaw } from "./local-cluster.ts";
 
 const kc = kubeConfig();
@@ -317,6 +319,51 @@ describe("manager HTTP endpoints", () => {
     } finally {
       await mgr.stop();
       await client.delete(CustomResourceDefinitions, `widgets.${group}`).catch(() => undefined);
+    }
+  });
+});
+
+// ---------- the patch helper ----------
+describe("patch helper", () => {
+  it("sends metadata/spec and status as separate merge patches, and keeps a finalizer added meanwhile", async () => {
+    await applyCrds(kc, ["vsphere.pacific.dev_esxihosts.yaml"]);
+    const name = uniqueName("patch");
+    const created = await eventually("ESXiHost created", () =>
+      client.create<ESXiHost>(ESXiHostResource, {
+        apiVersion: "vsphere.pacific.dev/v1alpha1",
+        kind: "ESXiHost",
+        metadata: { name },
+        spec: { capacity: { cpu: 4, memory: "8Gi" } } as ESXiHost["spec"],
+      }),
+    );
+    try {
+      const helper = new PatchHelper(client, ESXiHostResource, created);
+      // Someone else adds a finalizer after our snapshot: our finalizer change must not drop it.
+      await client.patch(ESXiHostResource, name, undefined, {
+        metadata: { finalizers: ["example.com/other"] },
+      });
+      const mine: ESXiHost = structuredClone(created);
+      mine.metadata.labels = { team: "a" };
+      mine.metadata.finalizers = ["example.com/mine"];
+      mine.spec.zone = "zone-9";
+      mine.status = { powerState: "standBy" };
+      const out = await helper.patch(mine);
+      expect(out.status?.powerState).toBe("standBy");
+      const got = await client.get<ESXiHost>(ESXiHostResource, name);
+      expect(got.metadata.labels).toEqual({ team: "a" });
+      expect(got.spec.zone).toBe("zone-9");
+      expect(got.metadata.finalizers?.sort()).toEqual(["example.com/mine", "example.com/other"]);
+      expect(got.status?.powerState).toBe("standBy");
+      // Nothing changed: nothing is sent, so the object on the server keeps its resourceVersion.
+      await new PatchHelper(client, ESXiHostResource, got).patch(structuredClone(got));
+      expect((await client.get<ESXiHost>(ESXiHostResource, name)).metadata.resourceVersion).toBe(
+        got.metadata.resourceVersion,
+      );
+    } finally {
+      await client
+        .patch(ESXiHostResource, name, undefined, { metadata: { finalizers: null } })
+        .catch(() => undefined);
+      await client.delete(ESXiHostResource, name).catch(() => undefined);
     }
   });
 });
