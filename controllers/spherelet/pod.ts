@@ -114,12 +114,16 @@ function containerStatuses(
   });
 }
 
-/** Admitted, containers being created. */
-export function pendingStatus(pod: V1Pod, hostIP: string, podIP: string, now: Date): V1PodStatus {
+/** An admitted pod: Pending with containers being created, or Running with every container ready. */
+function activeStatus(pod: V1Pod, hostIP: string, podIP: string, now: Date, running: boolean): V1PodStatus {
   const t = rfc3339(now);
   const old = pod.status;
+  const ready = running ? "True" : "False";
+  const [reason, message] = running
+    ? [undefined, undefined]
+    : ["ContainersNotReady", "containers are being created"];
   return {
-    phase: "Pending",
+    phase: running ? "Running" : "Pending",
     hostIP,
     hostIPs: [{ ip: hostIP }],
     podIP,
@@ -128,42 +132,26 @@ export function pendingStatus(pod: V1Pod, hostIP: string, podIP: string, now: Da
     qosClass: old?.qosClass,
     conditions: withForeignConditions(
       [
-        condition("PodReadyToStartContainers", "False", t, old),
+        condition("PodReadyToStartContainers", ready, t, old),
         condition("Initialized", "True", t, old),
-        condition("Ready", "False", t, old, "ContainersNotReady", "containers are being created"),
-        condition("ContainersReady", "False", t, old, "ContainersNotReady", "containers are being created"),
+        condition("Ready", ready, t, old, reason, message),
+        condition("ContainersReady", ready, t, old, reason, message),
         condition("PodScheduled", "True", t, old),
       ],
       old,
     ),
-    containerStatuses: containerStatuses(pod, "waiting", t),
+    containerStatuses: containerStatuses(pod, running ? "running" : "waiting", t),
   };
+}
+
+/** Admitted, containers being created. */
+export function pendingStatus(pod: V1Pod, hostIP: string, podIP: string, now: Date): V1PodStatus {
+  return activeStatus(pod, hostIP, podIP, now, false);
 }
 
 /** Every container running and ready. */
 export function runningStatus(pod: V1Pod, hostIP: string, podIP: string, now: Date): V1PodStatus {
-  const t = rfc3339(now);
-  const old = pod.status;
-  return {
-    phase: "Running",
-    hostIP,
-    hostIPs: [{ ip: hostIP }],
-    podIP,
-    podIPs: [{ ip: podIP }],
-    startTime: (old?.startTime ?? t) as unknown as Date,
-    qosClass: old?.qosClass,
-    conditions: withForeignConditions(
-      [
-        condition("PodReadyToStartContainers", "True", t, old),
-        condition("Initialized", "True", t, old),
-        condition("Ready", "True", t, old),
-        condition("ContainersReady", "True", t, old),
-        condition("PodScheduled", "True", t, old),
-      ],
-      old,
-    ),
-    containerStatuses: containerStatuses(pod, "running", t),
-  };
+  return activeStatus(pod, hostIP, podIP, now, true);
 }
 
 /** Rejected by admission: Failed with the kubelet's reason (OutOfcpu, ...). */
