@@ -2,7 +2,7 @@
 // limit — the StorageClass is created if missing (provisioner csi.vsphere.vmware.com), and a
 // ResourceQuota `pacific-storage-<class>` holds <class>.storageclass.storage.k8s.io/requests.storage
 // (VM Operator's test of which classes a namespace may use). Bound reports the outcome.
-import type { V1ResourceQuota, V1StorageClass } from "@kubernetes/client-node";
+import type { V1Namespace, V1ResourceQuota, V1StorageClass } from "@kubernetes/client-node";
 import type { StorageClassBinding, StorageClassBindingStatus } from "../api/vsphere/storageclassbinding.ts";
 import { StorageClassBindingResource } from "../api/vsphere/storageclassbinding.ts";
 import type { SupervisorNamespace } from "../api/vsphere/supervisornamespace.ts";
@@ -34,6 +34,7 @@ export class StorageClassBindingReconciler implements Reconciler {
     private readonly svns: Informer<SupervisorNamespace>,
     private readonly classes: Informer<V1StorageClass>,
     private readonly quotas: Informer<V1ResourceQuota>,
+    private readonly namespaces: Informer<V1Namespace>,
     private readonly events: EventRecorder,
   ) {}
 
@@ -72,7 +73,7 @@ export class StorageClassBindingReconciler implements Reconciler {
       this.events.event(b, "Warning", "EncryptionRequired", "Bind", msg);
       return unbound("EncryptionRequired", msg);
     }
-    const ns = await this.nsReady(namespace);
+    const ns = this.nsReady(namespace);
     if (!ns)
       return {
         ...(await unbound("NamespaceNotReady", `namespace ${namespace} does not exist yet`)),
@@ -133,13 +134,10 @@ export class StorageClassBindingReconciler implements Reconciler {
     );
   }
 
-  private async nsReady(name: string): Promise<boolean> {
-    try {
-      const ns = await this.client.get<{ metadata?: { deletionTimestamp?: string } }>(Namespaces, name);
-      return !ns.metadata?.deletionTimestamp;
-    } catch {
-      return false;
-    }
+  /** The Namespace exists and is not being deleted (from the shared cache, not an API call). */
+  private nsReady(name: string): boolean {
+    const ns = this.namespaces.store.get(name);
+    return !!ns && !ns.metadata?.deletionTimestamp;
   }
 
   private async setBound(
@@ -171,6 +169,7 @@ export function setupStorageClassBindingController(mgr: Manager): void {
   const svns = mgr.informer<SupervisorNamespace>(SupervisorNamespaceResource);
   const classes = mgr.informer<V1StorageClass>(StorageClasses);
   const quotas = mgr.informer<V1ResourceQuota>(ResourceQuotas);
+  const namespaces = mgr.informer<V1Namespace>(Namespaces);
   const forNamespace = (ns: string | undefined) =>
     bindings.store
       .list()
@@ -188,5 +187,7 @@ export function setupStorageClassBindingController(mgr: Manager): void {
         .map((b) => ({ name: b.metadata.name! })),
     )
     .withOptions({ maxConcurrentReconciles: 16 })
-    .complete(new StorageClassBindingReconciler(mgr.client, bindings, svns, classes, quotas, mgr.events));
+    .complete(
+      new StorageClassBindingReconciler(mgr.client, bindings, svns, classes, quotas, namespaces, mgr.events),
+    );
 }
