@@ -2,6 +2,7 @@
 // and /metrics. Configuration by flags, each with an environment variable of the same meaning.
 import { parseArgs } from "node:util";
 import * as k8s from "@kubernetes/client-node";
+import { loadConfig, type PacificConfig } from "./config.ts";
 import { newLogger } from "./runtime/log.ts";
 import { Manager } from "./runtime/manager.ts";
 import { setupControllers } from "./setup.ts";
@@ -14,6 +15,10 @@ const { values: flags } = parseArgs({
     "bind-address": { type: "string", default: process.env.PACIFIC_BIND_ADDRESS ?? "0.0.0.0:8080" },
     "kube-api-qps": { type: "string", default: process.env.PACIFIC_KUBE_API_QPS ?? "200" },
     "kube-api-burst": { type: "string", default: process.env.PACIFIC_KUBE_API_BURST ?? "400" },
+    "settings-configmap": {
+      type: "string",
+      default: process.env.PACIFIC_SETTINGS_CONFIGMAP ?? "pacific-settings",
+    },
     "log-level": { type: "string", default: process.env.LOG_LEVEL ?? "info" },
     help: { type: "boolean", default: false },
   },
@@ -27,6 +32,7 @@ if (flags.help) {
   --bind-address HOST:PORT   /healthz, /readyz and /metrics (default 0.0.0.0:8080)
   --kube-api-qps N           client-side rate limit; 0 turns it off (default 200)
   --kube-api-burst N         (default 400)
+  --settings-configmap NAME  ConfigMap (in --namespace) with the simulation settings and VM classes (default pacific-settings)
   --log-level LEVEL          debug, info, warn, error (default info)`);
   process.exit(0);
 }
@@ -48,7 +54,15 @@ const mgr = new Manager({
 });
 
 process.on("unhandledRejection", (e) => log.error({ err: String(e) }, "unhandled rejection"));
-setupControllers(mgr);
+let config: PacificConfig;
+try {
+  config = await loadConfig(mgr.client, flags.namespace, flags["settings-configmap"], log);
+} catch (e) {
+  // A bad setting is a configuration error: say which, and let the Deployment show CrashLoopBackOff.
+  log.error({ err: (e as Error).message }, "cannot load the settings");
+  process.exit(1);
+}
+setupControllers(mgr, config);
 mgr.installSignalHandlers();
 await mgr.start();
 log.info(

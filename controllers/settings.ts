@@ -1,5 +1,7 @@
-// Simulation settings: one place for every knob (chart values → environment of the manager),
-// overridable per object by annotation. Tests and benchmarks default to zero delay.
+// Simulation settings: one place for every knob. Sources, later wins: built-in defaults, the
+// settings ConfigMap (chart values → pacific-settings, keys as in `settingKeys`), the manager's
+// environment (PACIFIC_*, for local runs). Per-object annotations override some of them.
+// Tests and benchmarks default to zero delay.
 
 export interface SimulationSettings {
   /** Bound → Running for a pod on an ESXi host. */
@@ -14,6 +16,8 @@ export interface SimulationSettings {
   /** VirtualMachine power-on delay and jitter. */
   vmBootDelayMs: number;
   vmBootJitterMs: number;
+  /** Datastore capacity per storage policy: "10Ti" or "10Ti,gold=1Ti,silver=500Gi". */
+  datastoreCapacity: string;
 }
 
 export const defaultSettings: SimulationSettings = {
@@ -24,7 +28,20 @@ export const defaultSettings: SimulationSettings = {
   nodeStatusMaxIntervalMs: 300_000,
   vmBootDelayMs: 0,
   vmBootJitterMs: 0,
+  datastoreCapacity: "10Ti",
 };
+
+/** ConfigMap key → environment variable, for each setting. */
+export const settingKeys = {
+  podStartDelay: "PACIFIC_POD_START_DELAY",
+  podStartJitter: "PACIFIC_POD_START_JITTER",
+  heartbeatInterval: "PACIFIC_HEARTBEAT_INTERVAL",
+  leaseDuration: "PACIFIC_LEASE_DURATION",
+  nodeStatusMaxInterval: "PACIFIC_NODE_STATUS_MAX_INTERVAL",
+  vmBootDelay: "PACIFIC_VM_BOOT_DELAY",
+  vmBootJitter: "PACIFIC_VM_BOOT_JITTER",
+  datastoreCapacity: "PACIFIC_DATASTORE_CAPACITY",
+} as const;
 
 /** Annotations that override a setting on one object. */
 export const Annotations = {
@@ -51,20 +68,44 @@ export function parseDuration(s: string): number {
   return Math.round(total);
 }
 
-/** Settings from the environment (PACIFIC_POD_START_DELAY=2s, ...), over the defaults. */
-export function loadSettings(env: NodeJS.ProcessEnv = process.env): SimulationSettings {
-  const d = (name: string, fallback: number) => (env[name] ? parseDuration(env[name]) : fallback);
-  return {
-    podStartDelayMs: d("PACIFIC_POD_START_DELAY", defaultSettings.podStartDelayMs),
-    podStartJitterMs: d("PACIFIC_POD_START_JITTER", defaultSettings.podStartJitterMs),
-    heartbeatIntervalMs: d("PACIFIC_HEARTBEAT_INTERVAL", defaultSettings.heartbeatIntervalMs),
-    leaseDurationSeconds: Math.round(
-      d("PACIFIC_LEASE_DURATION", defaultSettings.leaseDurationSeconds * 1000) / 1000,
-    ),
-    nodeStatusMaxIntervalMs: d("PACIFIC_NODE_STATUS_MAX_INTERVAL", defaultSettings.nodeStatusMaxIntervalMs),
-    vmBootDelayMs: d("PACIFIC_VM_BOOT_DELAY", defaultSettings.vmBootDelayMs),
-    vmBootJitterMs: d("PACIFIC_VM_BOOT_JITTER", defaultSettings.vmBootJitterMs),
+/**
+ * Settings from the settings ConfigMap's data and the environment, over the defaults. Throws on a
+ * malformed value, naming its key: a typo in the chart's values must not silently mean "default".
+ */
+export function loadSettings(
+  env: NodeJS.ProcessEnv = process.env,
+  data: Record<string, string> = {},
+): SimulationSettings {
+  const raw = (key: keyof typeof settingKeys) => env[settingKeys[key]] || data[key] || undefined;
+  const d = (key: keyof typeof settingKeys, fallback: number) => {
+    const v = raw(key);
+    if (v === undefined) return fallback;
+    try {
+      return parseDuration(v);
+    } catch (e) {
+      throw new Error(`setting ${key}: ${(e as Error).message}`);
+    }
   };
+  const settings: SimulationSettings = {
+    podStartDelayMs: d("podStartDelay", defaultSettings.podStartDelayMs),
+    podStartJitterMs: d("podStartJitter", defaultSettings.podStartJitterMs),
+    heartbeatIntervalMs: d("heartbeatInterval", defaultSettings.heartbeatIntervalMs),
+    leaseDurationSeconds: Math.round(d("leaseDuration", defaultSettings.leaseDurationSeconds * 1000) / 1000),
+    nodeStatusMaxIntervalMs: d("nodeStatusMaxInterval", defaultSettings.nodeStatusMaxIntervalMs),
+    vmBootDelayMs: d("vmBootDelay", defaultSettings.vmBootDelayMs),
+    vmBootJitterMs: d("vmBootJitter", defaultSettings.vmBootJitterMs),
+    datastoreCapacity: raw("datastoreCapacity") ?? defaultSettings.datastoreCapacity,
+  };
+  if (settings.heartbeatIntervalMs >= settings.leaseDurationSeconds * 1000)
+    throw new Error(
+      `setting heartbeatInterval (${settings.heartbeatIntervalMs} ms) must be shorter than leaseDuration (${settings.leaseDurationSeconds} s)`,
+    );
+  try {
+    datastoreCapacities(settings.datastoreCapacity);
+  } catch (e) {
+    throw new Error(`setting datastoreCapacity: ${(e as Error).message}`);
+  }
+  return settings;
 }
 
 /** A stable 32-bit hash of a string: FNV-1a, then murmur3's finaliser so similar strings spread. */
@@ -103,21 +144,21 @@ export function durationOr(text: string | undefined, fallback: number): number {
 }
 
 /**
- * Datastore capacity of each storage policy, from PACIFIC_DATASTORE_CAPACITY: a default ("10Ti")
- * and per-policy entries ("10Ti,gold=1Ti,silver=500Gi").
+ * Datastore capacity of each storage policy: a default ("10Ti") and per-policy entries
+ * ("10Ti,gold=1Ti,silver=500Gi").
  */
-export function datastoreCapacities(text = process.env.PACIFIC_DATASTORE_CAPACITY ?? "10Ti"): {
-  default: string;
-  policies: Record<string, string>;
-} {
+export function datastoreCapacities(text: string): { default: string; policies: Record<string, string> } {
   const out = { default: "10Ti", policies: {} as Record<string, string> };
   for (const part of text
     .split(",")
     .map((p) => p.trim())
     .filter(Boolean)) {
     const i = part.indexOf("=");
-    if (i < 0) out.default = part;
-    else out.policies[part.slice(0, i)] = part.slice(i + 1);
+    const value = i < 0 ? part : part.slice(i + 1).trim();
+    if (!/^[0-9]+(\.[0-9]+)?([KMGTPE]i?)?$/.test(value))
+      throw new Error(`not a capacity: ${JSON.stringify(value)} (use e.g. 10Ti, 500Gi)`);
+    if (i < 0) out.default = value;
+    else out.policies[part.slice(0, i).trim()] = value;
   }
   return out;
 }

@@ -1,18 +1,19 @@
 // Registers every Pacific controller with the manager. One line per controller.
 
+import { defaultConfig, type PacificConfig } from "./config.ts";
 import { setupESXiHostController } from "./esxihost/controller.ts";
 import { Heartbeat } from "./esxihost/heartbeat.ts";
 import { registerHostMetrics } from "./esxihost/metrics.ts";
 import { Inventory } from "./placement/inventory.ts";
 import type { Manager } from "./runtime/manager.ts";
-import { loadSettings, type SimulationSettings } from "./settings.ts";
 import { setupSpherelet } from "./spherelet/controller.ts";
 import { setupCns } from "./storage/cns.ts";
 import { setupStorageClassBindingController } from "./storage/storageclassbinding.ts";
 import { setupSupervisorNamespaceController } from "./supervisornamespace/controller.ts";
 import { setupVSpherePodController } from "./vspherepod/controller.ts";
 
-export function setupControllers(mgr: Manager, settings: SimulationSettings = loadSettings()): Inventory {
+export function setupControllers(mgr: Manager, config: PacificConfig = defaultConfig): Inventory {
+  const { settings } = config;
   const inv = new Inventory(mgr);
   const heartbeat = new Heartbeat(mgr.client, inv, settings, mgr.log.child({ component: "heartbeat" }));
   mgr.addRunnable(heartbeat);
@@ -20,8 +21,8 @@ export function setupControllers(mgr: Manager, settings: SimulationSettings = lo
   setupESXiHostController(mgr, inv, heartbeat, settings);
   setupSpherelet(mgr, inv, settings);
   setupVSpherePodController(mgr, inv);
-  setupSupervisorNamespaceController(mgr);
+  setupSupervisorNamespaceController(mgr, config.vmClasses, config.apis.vmOperator);
   setupStorageClassBindingController(mgr);
-  setupCns(mgr);
+  setupCns(mgr, settings.datastoreCapacity);
   return inv;
 }

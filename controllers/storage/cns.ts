@@ -25,7 +25,7 @@ export function storagePolicyOf(sc: V1StorageClass): string {
 }
 
 export class CnsProvisioner implements Reconciler {
-  private readonly capacities = datastoreCapacities();
+  private readonly capacities: ReturnType<typeof datastoreCapacities>;
 
   constructor(
     private readonly client: KubeClient,
@@ -33,7 +33,10 @@ export class CnsProvisioner implements Reconciler {
     private readonly volumes: Informer<V1PersistentVolume>,
     private readonly classes: Informer<V1StorageClass>,
     private readonly events: EventRecorder,
-  ) {}
+    datastoreCapacity: string,
+  ) {
+    this.capacities = datastoreCapacities(datastoreCapacity);
+  }
 
   async reconcile(req: Request, log: Logger): Promise<Result | undefined> {
     const pvc = this.claims.store.get(`${req.namespace}/${req.name}`);
@@ -136,7 +139,7 @@ export class CnsReclaimer implements Reconciler {
   }
 }
 
-export function setupCns(mgr: Manager): void {
+export function setupCns(mgr: Manager, datastoreCapacity: string): void {
   const claims = mgr.informer<V1PersistentVolumeClaim>(PersistentVolumeClaims);
   const volumes = mgr.informer<V1PersistentVolume>(PersistentVolumes);
   const classes = mgr.informer<V1StorageClass>(StorageClasses);
@@ -147,7 +150,7 @@ export function setupCns(mgr: Manager): void {
       const ref = (v as V1PersistentVolume).spec?.claimRef;
       return ref?.name ? [{ namespace: ref.namespace, name: ref.name }] : [];
     })
-    .complete(new CnsProvisioner(mgr.client, claims, volumes, classes, mgr.events));
+    .complete(new CnsProvisioner(mgr.client, claims, volumes, classes, mgr.events, datastoreCapacity));
   mgr
     .controller("cns-reclaimer")
     .for(PersistentVolumes, { predicate: anyChange })

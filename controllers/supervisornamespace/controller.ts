@@ -73,7 +73,8 @@ interface Caches {
   limitRanges: Informer<KubeObject & { spec?: unknown }>;
   roleBindings: Informer<V1RoleBinding>;
   networkPolicies: Informer<KubeObject & { spec?: unknown }>;
-  vmClasses: Informer<VirtualMachineClass>;
+  /** Absent when the VM Operator API (VirtualMachineClass) is not installed in the cluster. */
+  vmClasses?: Informer<VirtualMachineClass>;
 }
 
 export class SupervisorNamespaceReconciler implements Reconciler {
@@ -222,41 +223,10 @@ export class SupervisorNamespaceReconciler implements Reconciler {
     ]);
 
     // VM classes: copies of the catalogue's, only those the namespace may use.
-    const vm = desiredVMClasses(svns, this.catalogue);
-    const wantClasses = new Set(vm.classes.map((c) => c.metadata.name));
-    await Promise.all([
-      ...vm.classes.map((want) =>
-        this.sync(
-          VirtualMachineClassResource,
-          name,
-          want.metadata.name!,
-          want,
-          this.c.vmClasses.store.get(`${name}/${want.metadata.name}`),
-          (cur, w) => (deepEqual(cur.spec, w.spec) ? undefined : { spec: w.spec }),
-        ),
-      ),
-      ...this.c.vmClasses.store
-        .byIndex(OWNER_INDEX, svns.metadata.uid!)
-        .filter((c) => !wantClasses.has(c.metadata.name))
-        .map((c) =>
-          this.client.delete(VirtualMachineClassResource, c.metadata.name!, name).catch(() => undefined),
-        ),
-    ]);
-    const vmCond: NewCondition = vm.unknown.length
-      ? {
-          type: "VMClassesReady",
-          status: "False",
-          reason: "UnknownVMClass",
-          message: `not in the VM class catalogue: ${vm.unknown.join(", ")}`,
-          observedGeneration: g,
-        }
-      : {
-          type: "VMClassesReady",
-          status: "True",
-          reason: "Copied",
-          message: `${vm.classes.length} VM class(es) available`,
-          observedGeneration: g,
-        };
+    const vm = this.c.vmClasses
+      ? await this.syncVMClasses(svns, this.c.vmClasses)
+      : { classes: [], condition: vmServiceUnavailable(svns, g) };
+    const vmCond = vm.condition;
 
     const quota = this.c.quotas.store.get(`${name}/${QUOTA_NAME}`);
     const used = quota?.status?.used ?? {};
@@ -287,7 +257,7 @@ export class SupervisorNamespaceReconciler implements Reconciler {
         limit: String(b.spec.limit),
         used: b.status?.used,
       })),
-      vmClasses: vm.classes.map((c) => c.metadata.name!),
+      vmClasses: vm.classes,
       conditions: setConditions(svns.status?.conditions, conds, now),
     });
     return undefined;
@@ -321,6 +291,51 @@ export class SupervisorNamespaceReconciler implements Reconciler {
     });
     const body = { ...(diff(cur, want) ?? {}), ...(meta ? { metadata: meta } : {}) };
     if (Object.keys(body).length > 0) await this.client.patch(rt, name, namespace, body);
+  }
+
+  /** Copies the allowed catalogue classes into the namespace, removes the others; the VMClassesReady condition. */
+  private async syncVMClasses(
+    svns: SupervisorNamespace,
+    classes: Informer<VirtualMachineClass>,
+  ): Promise<{ classes: string[]; condition: NewCondition }> {
+    const name = svns.metadata.name!;
+    const g = svns.metadata.generation;
+    const vm = desiredVMClasses(svns, this.catalogue);
+    const wantClasses = new Set(vm.classes.map((c) => c.metadata.name));
+    await Promise.all([
+      ...vm.classes.map((want) =>
+        this.sync(
+          VirtualMachineClassResource,
+          name,
+          want.metadata.name!,
+          want,
+          classes.store.get(`${name}/${want.metadata.name}`),
+          (cur, w) => (deepEqual(cur.spec, w.spec) ? undefined : { spec: w.spec }),
+        ),
+      ),
+      ...classes.store
+        .byIndex(OWNER_INDEX, svns.metadata.uid!)
+        .filter((c) => !wantClasses.has(c.metadata.name))
+        .map((c) =>
+          this.client.delete(VirtualMachineClassResource, c.metadata.name!, name).catch(() => undefined),
+        ),
+    ]);
+    const condition: NewCondition = vm.unknown.length
+      ? {
+          type: "VMClassesReady",
+          status: "False",
+          reason: "UnknownVMClass",
+          message: `not in the VM class catalogue: ${vm.unknown.join(", ")}`,
+          observedGeneration: g,
+        }
+      : {
+          type: "VMClassesReady",
+          status: "True",
+          reason: "Copied",
+          message: `${vm.classes.length} VM class(es) available`,
+          observedGeneration: g,
+        };
+    return { classes: vm.classes.map((c) => c.metadata.name!), condition };
   }
 
   private async writeStatus(
@@ -371,23 +386,45 @@ function sameLimits(a: unknown, b: unknown): boolean {
   );
 }
 
-export function setupSupervisorNamespaceController(mgr: Manager): void {
+/** VMClassesReady when the cluster has no VirtualMachineClass API: only a problem if classes are asked for. */
+function vmServiceUnavailable(svns: SupervisorNamespace, g: number | undefined): NewCondition {
+  return svns.spec.vmClasses?.length
+    ? {
+        type: "VMClassesReady",
+        status: "False",
+        reason: "VMServiceUnavailable",
+        message:
+          "the VirtualMachineClass API (vmoperator.vmware.com/v1alpha3) is not installed: install the chart with crds.vmOperator=true, or VM Operator",
+        observedGeneration: g,
+      }
+    : {
+        type: "VMClassesReady",
+        status: "True",
+        reason: "Copied",
+        message: "0 VM class(es) available",
+        observedGeneration: g,
+      };
+}
+
+export function setupSupervisorNamespaceController(
+  mgr: Manager,
+  catalogue: Record<string, VirtualMachineClassSpec> = defaultCatalogue,
+  vmOperatorInstalled = true,
+): void {
+  const managed = { labelSelector: "app.kubernetes.io/managed-by=pacific" };
   const c: Caches = {
     svns: mgr.informer(SupervisorNamespaceResource),
     bindings: mgr.informer(StorageClassBindingResource),
     namespaces: mgr.informer(Namespaces),
     quotas: mgr.informer(ResourceQuotas),
     limitRanges: mgr.informer(LimitRanges),
-    roleBindings: mgr.informer(RoleBindings, { labelSelector: "app.kubernetes.io/managed-by=pacific" }),
-    networkPolicies: mgr.informer(NetworkPolicies, { labelSelector: "app.kubernetes.io/managed-by=pacific" }),
-    vmClasses: mgr.informer(VirtualMachineClassResource, {
-      labelSelector: "app.kubernetes.io/managed-by=pacific",
-    }),
+    roleBindings: mgr.informer(RoleBindings, managed),
+    networkPolicies: mgr.informer(NetworkPolicies, managed),
+    vmClasses: vmOperatorInstalled ? mgr.informer(VirtualMachineClassResource, managed) : undefined,
   };
   c.roleBindings.addIndex(OWNER_INDEX, byControllerUid);
-  c.vmClasses.addIndex(OWNER_INDEX, byControllerUid);
-  const managed = { labelSelector: "app.kubernetes.io/managed-by=pacific" };
-  mgr
+  c.vmClasses?.addIndex(OWNER_INDEX, byControllerUid);
+  const b = mgr
     .controller("supervisornamespace")
     .for(SupervisorNamespaceResource)
     // Hand edits and deletions of what it owns bring it back (every change, not just spec).
@@ -396,10 +433,10 @@ export function setupSupervisorNamespaceController(mgr: Manager): void {
     .owns(LimitRanges, { predicate: anyChange })
     .owns(RoleBindings, { predicate: anyChange, informer: managed })
     .owns(NetworkPolicies, { predicate: anyChange, informer: managed })
-    .owns(VirtualMachineClassResource, { predicate: anyChange, informer: managed })
-    .watches(StorageClassBindingResource, (b) => [{ name: (b as StorageClassBinding).spec.namespace }], {
+    .watches(StorageClassBindingResource, (sb) => [{ name: (sb as StorageClassBinding).spec.namespace }], {
       predicate: anyChange,
     })
-    .withOptions({ maxConcurrentReconciles: 16 })
-    .complete(new SupervisorNamespaceReconciler(mgr.client, c, mgr.events));
+    .withOptions({ maxConcurrentReconciles: 16 });
+  if (vmOperatorInstalled) b.owns(VirtualMachineClassResource, { predicate: anyChange, informer: managed });
+  b.complete(new SupervisorNamespaceReconciler(mgr.client, c, mgr.events, catalogue));
 }

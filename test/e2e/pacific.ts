@@ -2,6 +2,7 @@
 
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
+import { defaultConfig } from "../../controllers/config.ts";
 import { newLogger } from "../../controllers/runtime/log.ts";
 import { Manager } from "../../controllers/runtime/manager.ts";
 import { defaultSettings, type SimulationSettings } from "../../controllers/settings.ts";
@@ -21,7 +22,7 @@ export async function startPacific(settings: Partial<SimulationSettings> = {}): 
     logger: newLogger("pacific-e2e", process.env.LOG_LEVEL ?? "warn"),
     resyncMs: 60_000,
   });
-  setupControllers(mgr, { ...defaultSettings, ...settings });
+  setupControllers(mgr, { ...defaultConfig, settings: { ...defaultSettings, ...settings } });
   await mgr.start();
   await mgr.waitForCacheSync();
   return mgr;

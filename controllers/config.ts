@@ -1,0 +1,76 @@
+// The manager's configuration from the cluster: the settings ConfigMap the chart renders from its
+// values (simulation knobs, datastore capacities, the VM class catalogue), and which optional APIs
+// (mirrored upstream CRDs) the cluster serves. Read once at start: the chart rolls the Deployment
+// when the ConfigMap changes (checksum annotation); a local manager is restarted.
+import type { V1ConfigMap } from "@kubernetes/client-node";
+import type { VirtualMachineClassSpec } from "./api/vmoperator/virtualmachineclass.ts";
+import type { KubeClient } from "./runtime/client.ts";
+import { isNotFound } from "./runtime/errors.ts";
+import type { Logger } from "./runtime/log.ts";
+import { ConfigMaps } from "./runtime/resource.ts";
+import { defaultSettings, loadSettings, type SimulationSettings } from "./settings.ts";
+import { defaultCatalogue, parseCatalogue } from "./vmservice/catalogue.ts";
+
+export interface PacificConfig {
+  settings: SimulationSettings;
+  vmClasses: Record<string, VirtualMachineClassSpec>;
+  /** Optional upstream APIs this cluster serves; a controller needing an absent one degrades. */
+  apis: { vmOperator: boolean };
+}
+
+export const defaultConfig: PacificConfig = {
+  settings: defaultSettings,
+  vmClasses: defaultCatalogue,
+  apis: { vmOperator: true },
+};
+
+export const VM_CLASSES_KEY = "vmClasses.yaml";
+
+/** The configuration a settings ConfigMap's data means (pure; throws naming the bad key). */
+export function configFromData(
+  data: Record<string, string> | undefined,
+  env: NodeJS.ProcessEnv = {},
+): Omit<PacificConfig, "apis"> {
+  const d = data ?? {};
+  return {
+    settings: loadSettings(env, d),
+    vmClasses: d[VM_CLASSES_KEY] !== undefined ? parseCatalogue(d[VM_CLASSES_KEY]) : defaultCatalogue,
+  };
+}
+
+/** Reads the settings ConfigMap (absent → defaults) and discovers the optional APIs. */
+export async function loadConfig(
+  client: KubeClient,
+  namespace: string,
+  configMap: string,
+  log: Logger,
+): Promise<PacificConfig> {
+  let data: Record<string, string> | undefined;
+  try {
+    data = (await client.get<V1ConfigMap>(ConfigMaps, configMap, namespace)).data;
+    log.info({ configMap: `${namespace}/${configMap}` }, "settings read");
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
+    log.info({ configMap: `${namespace}/${configMap}` }, "no settings ConfigMap: built-in defaults");
+  }
+  const vmOperator = await serves(client, "vmoperator.vmware.com/v1alpha3", "virtualmachineclasses");
+  if (!vmOperator)
+    log.warn(
+      "vmoperator.vmware.com/v1alpha3 is not served: VM classes are not copied into namespaces (install the chart with crds.vmOperator=true, or VM Operator)",
+    );
+  return { ...configFromData(data, process.env), apis: { vmOperator } };
+}
+
+/** Whether the API server serves `resource` in `groupVersion` (discovery; needs no RBAC rule). */
+async function serves(client: KubeClient, groupVersion: string, resource: string): Promise<boolean> {
+  try {
+    const list = await client.request<{ resources?: Array<{ name: string }> }>(
+      "GET",
+      `/apis/${groupVersion}`,
+    );
+    return (list.resources ?? []).some((r) => r.name === resource);
+  } catch (e) {
+    if (isNotFound(e)) return false;
+    throw e;
+  }
+}
