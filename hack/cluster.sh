@@ -6,7 +6,7 @@
 #   hack/cluster.sh down               stop exactly the processes we started, remove all state
 #   hack/cluster.sh status             say what runs
 #   hack/cluster.sh stop <component>   stop one component, keep state (fault injection in tests)
-#   hack/cluster.sh env                print KUBECONFIG and the binary directories as shell exports
+#   hack/cluster.sh env                print KUBECONFIG and the binary directories (kubectl, etcd, helm) as shell exports
 #
 # KIND=1 hack/cluster.sh up|down uses kind instead (needs Docker and kind; same kubeconfig path).
 # State lives in .cluster/ (git-ignored): pki/, etcd data, <component>.log, <component>.pid, kubeconfig.
@@ -29,6 +29,7 @@ die() { echo "[cluster] error: $*" >&2; exit 1; }
 
 k8s_bin=$(bash "$root/hack/build-tools.sh" --print-dir kubernetes)
 etcd_bin=$(bash "$root/hack/build-tools.sh" --print-dir etcd)
+helm_bin=$(bash "$root/hack/build-tools.sh" --print-dir helm)
 
 # ---------- processes ----------
 pid_of() { # prints the pid of a running component we started, or nothing
@@ -168,6 +169,8 @@ EOF
     --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
     --initial-cluster "pacific=http://127.0.0.1:$ETCD_PEER_PORT" --unsafe-no-fsync --log-level warn
 
+  # OwnerReferencesPermissionEnforcement as on hardened clusters: setting blockOwnerDeletion needs
+  # update on the owner's finalizers, so the chart's RBAC is tested for it.
   start_component kube-apiserver "$k8s_bin/kube-apiserver" \
     --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
     --bind-address 127.0.0.1 --secure-port "$APISERVER_PORT" --advertise-address 127.0.0.1 \
@@ -175,6 +178,7 @@ EOF
     --tls-cert-file "$d/apiserver.crt" --tls-private-key-file "$d/apiserver.key" \
     --client-ca-file "$d/ca.crt" \
     --authorization-mode Node,RBAC \
+    --enable-admission-plugins OwnerReferencesPermissionEnforcement \
     --service-account-key-file "$d/sa.pub" --service-account-signing-key-file "$d/sa.key" \
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --service-cluster-ip-range "$SERVICE_CIDR" \
@@ -243,6 +247,6 @@ case $cmd in
   status) status ;;
   stop) [ -n "${2:-}" ] || die "usage: cluster.sh stop <component>"; stop_component "$2" ;;
   pid) pid_of "${2:?component}" ;;
-  env) echo "export KUBECONFIG=$state/kubeconfig PATH=$k8s_bin:$etcd_bin:\$PATH" ;;
+  env) echo "export KUBECONFIG=$state/kubeconfig PATH=$k8s_bin:$etcd_bin:$helm_bin:\$PATH" ;;
   *) die "usage: cluster.sh up|down|status|stop <component>|pid <component>|env" ;;
 esac

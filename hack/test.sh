@@ -32,6 +32,7 @@ check() { # name command... : a static check counts as one test in the closing l
   else checks_failed=$((checks_failed + 1)); status=1; echo "check FAILED: $name"; fi
 }
 check "api types generated from crds/" node hack/gen-api-types.mjs --check
+check "chart CRDs generated from crds/" node hack/gen-chart-crds.mjs --check
 check "typecheck (tsc --noEmit)" npx tsc -p tsconfig.json --noEmit
 check "lint and format (biome)" npx biome check --reporter=summary .
 

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The Pacific manager out of cluster, as the chart's own ServiceAccount: for machines without a
+# container runtime (the chart is installed with replicas=0). The token comes from the
+# TokenRequest API, so the manager gets exactly the chart's RBAC and nothing of the admin's.
+#
+#   hack/manager.sh kubeconfig [FILE]  write a kubeconfig with a fresh SA token (default .cluster/manager.kubeconfig)
+#   hack/manager.sh start              build, then run the manager in the background (idempotent)
+#   hack/manager.sh stop               stop it (SIGTERM: it drains and releases its Lease)
+#   hack/manager.sh status             say whether it runs
+#
+# KUBECONFIG must point at the cluster (as the admin, to request the token).
+#   PACIFIC_NAMESPACE (pacific-system), PACIFIC_SERVICE_ACCOUNT (pacific), PACIFIC_METRICS_ADDRESS (127.0.0.1:8080)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+state=${PACIFIC_CLUSTER_DIR:-$root/.cluster}
+ns=${PACIFIC_NAMESPACE:-pacific-system}
+sa=${PACIFIC_SERVICE_ACCOUNT:-pacific}
+addr=${PACIFIC_METRICS_ADDRESS:-127.0.0.1:8080}
+pidfile=$state/manager.pid
+logfile=$state/manager.log
+
+die() { echo "[manager] error: $*" >&2; exit 1; }
+log() { echo "[manager] $*" >&2; }
+
+running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null && grep -q "controllers/main" "/proc/$(cat "$pidfile")/cmdline" 2>/dev/null; }
+
+kubeconfig() {
+  local out=${1:-$state/manager.kubeconfig}
+  kubectl get serviceaccount -n "$ns" "$sa" >/dev/null 2>&1 ||
+    die "no ServiceAccount $ns/$sa: install the chart first (helm upgrade --install pacific charts/pacific -n $ns --create-namespace --set replicas=0)"
+  local token server ca
+  token=$(kubectl create token -n "$ns" "$sa" --duration=24h)
+  server=$(kubectl config view --minify --raw -o jsonpath='{.clusters[0].cluster.server}')
+  ca=$(kubectl config view --minify --raw -o jsonpath='{.clusters[0].cluster.certificate-authority-data}')
+  if [ -z "$ca" ]; then
+    local ca_file
+    ca_file=$(kubectl config view --minify --raw -o jsonpath='{.clusters[0].cluster.certificate-authority}')
+    ca=$(base64 -w0 <"$ca_file")
+  fi
+  mkdir -p "$(dirname "$out")"
+  umask 077
+  cat >"$out" <<KUBECONFIG
+apiVersion: v1
+kind: Config
+clusters:
+  - name: pacific
+    cluster: {server: "$server", certificate-authority-data: "$ca"}
+users:
+  - name: system:serviceaccount:$ns:$sa
+    user: {token: "$token"}
+contexts:
+  - name: pacific-manager
+    context: {cluster: pacific, user: "system:serviceaccount:$ns:$sa", namespace: "$ns"}
+current-context: pacific-manager
+KUBECONFIG
+  echo "$out"
+}
+
+case "${1:-}" in
+  kubeconfig) kubeconfig "${2:-}" >/dev/null; echo "${2:-$state/manager.kubeconfig}" ;;
+  start)
+    if running; then log "already running (pid $(cat "$pidfile"))"; exit 0; fi
+    cd "$root"
+    [ -f dist/controllers/main.js ] && [ -z "$(find controllers -newer dist/controllers/main.js -name '*.ts' -print -quit)" ] ||
+      npm run --silent build
+    kc=$(kubeconfig)
+    mkdir -p "$state"
+    setsid node dist/controllers/main.js --kubeconfig "$kc" --namespace "$ns" --bind-address "$addr" \
+      --settings-configmap "${PACIFIC_SETTINGS_CONFIGMAP:-pacific-settings}" >>"$logfile" 2>&1 </dev/null &
+    echo $! >"$pidfile"
+    for _ in $(seq 1 60); do
+      curl -fsS "http://$addr/readyz" >/dev/null 2>&1 && { log "running (pid $(cat "$pidfile")), metrics on http://$addr/metrics, log $logfile"; exit 0; }
+      running || die "the manager exited; last lines of $logfile:
+$(tail -n 20 "$logfile")"
+      sleep 0.5
+    done
+    die "not ready after 30 s; see $logfile" ;;
+  stop)
+    if running; then
+      pid=$(cat "$pidfile"); kill -TERM "$pid"
+      for _ in $(seq 1 80); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+      kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+      log "stopped"
+    fi
+    rm -f "$pidfile" ;;
+  status) if running; then echo "manager: running (pid $(cat "$pidfile"))"; else echo "manager: not running"; exit 1; fi ;;
+  *) sed -n '2,13p' "$0"; exit 2 ;;
+esac
