@@ -19,6 +19,7 @@ addr=${PACIFIC_METRICS_ADDRESS:-127.0.0.1:8080}
 pidfile=$state/manager.pid
 logfile=$state/manager.log
 
+command -v kubectl >/dev/null || PATH="$(bash "$root/hack/build-tools.sh" --print-dir kubernetes):$PATH"
 die() { echo "[manager] error: $*" >&2; exit 1; }
 log() { echo "[manager] $*" >&2; }
 

@@ -4,7 +4,7 @@
 import * as k8s from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ESXiHostResource } from "../../controllers/api/vsphere/esxihost.ts";
-import { applyCrds, eventually, isNotFound, kubeConfig, statusCode, uniqueName } from "./kube.ts";
+import { eventually, isNotFound, kubeConfig, statusCode, uniqueName } from "./kube.ts";
 
 const kc = kubeConfig();
 const core = kc.makeApiClient(k8s.CoreV1Api);
@@ -19,7 +19,6 @@ const host = {
 };
 
 beforeAll(async () => {
-  await applyCrds(kc, ["vsphere.pacific.dev_esxihosts.yaml"]);
   await core.createNamespace({ body: { metadata: { name: ns } } });
 });
 
@@ -34,7 +33,7 @@ describe("the API server", () => {
     expect(version.gitVersion).not.toBe("v0.0.0");
   });
 
-  it("serves a CRD from crds/: create, read and watch a custom resource", async () => {
+  it("serves a CRD the chart installed from crds/: create, read and watch a custom resource", async () => {
     const name = uniqueName("esx");
     const seen: string[] = [];
     let watchEnded: unknown;

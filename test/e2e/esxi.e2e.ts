@@ -10,7 +10,7 @@ import { KubeClient } from "../../controllers/runtime/client.ts";
 import type { Manager } from "../../controllers/runtime/manager.ts";
 import { Leases, Namespaces, Nodes, Pods } from "../../controllers/runtime/resource.ts";
 import { eventually, isNotFound, kubeConfig, uniqueName } from "./kube.ts";
-import { startPacific } from "./pacific.ts";
+import { expectNoForbidden, startPacific } from "./pacific.ts";
 
 const client = new KubeClient(kubeConfig());
 const zone = uniqueName("z");
@@ -322,5 +322,11 @@ describe("ESXi hosts and vSphere Pods", () => {
     }
     // Pods bound to the deleted nodes are removed by the pod garbage collector (orphaned pods).
     await eventually("no pods left", async () => (await listPods()).length === 0, 120_000, 1000);
+  });
+});
+
+describe("the manager as the chart's ServiceAccount", () => {
+  it("was never refused by the API server (the chart's RBAC covers every request)", async () => {
+    await expectNoForbidden(mgr);
   });
 });

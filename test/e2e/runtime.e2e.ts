@@ -12,7 +12,7 @@ import { silentLogger } from "../../controllers/runtime/log.ts";
 import { Manager } from "../../controllers/runtime/manager.ts";
 import { PatchHelper } from "../../controllers/runtime/patchhelper.ts";
 import { ConfigMaps, CustomResourceDefinitions, Leases } from "../../controllers/runtime/resource.ts";
-import { applyCrds, eventually, kubeConfig, root, uniqueName } from "./kube.ts";
+import { eventually, kubeConfig, root, uniqueName } from "./kube.ts";
 import { compactEtcd, freeze, isLocalCluster, startMissing, stopComponent, thaw } from "./local-cluster.ts";
 
 const kc = kubeConfig();
@@ -326,7 +326,6 @@ describe("manager HTTP endpoints", () => {
 // ---------- the patch helper ----------
 describe("patch helper", () => {
   it("sends metadata/spec and status as separate merge patches, and keeps a finalizer added meanwhile", async () => {
-    await applyCrds(kc, ["vsphere.pacific.dev_esxihosts.yaml"]);
     const name = uniqueName("patch");
     const created = await eventually("ESXiHost created", () =>
       client.create<ESXiHost>(ESXiHostResource, {

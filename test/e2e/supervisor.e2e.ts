@@ -1,8 +1,3 @@
-// Supervisor Namespaces and the Storage Service against the real control plane: the quota, Pod
-// Security Admission, RBAC (checked by impersonating SSO users, as `kubectl --as` does), the
-// ValidatingAdmissionPolicy and the PV controller that binds what the CNS provisioner makes.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import type {
   V1Namespace,
   V1PersistentVolume,
@@ -11,7 +6,6 @@ import type {
   V1RoleBinding,
 } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseAllDocuments } from "yaml";
 import {
   type VirtualMachineClass,
   VirtualMachineClassResource,
@@ -26,7 +20,7 @@ import {
   SupervisorNamespaceResource,
 } from "../../controllers/api/vsphere/supervisornamespace.ts";
 import { VSpherePodResource } from "../../controllers/api/vsphere/vspherepod.ts";
-import { KubeClient, type KubeObject } from "../../controllers/runtime/client.ts";
+import { KubeClient } from "../../controllers/runtime/client.ts";
 import { apiStatus } from "../../controllers/runtime/errors.ts";
 import type { Manager } from "../../controllers/runtime/manager.ts";
 import {
@@ -40,8 +34,8 @@ import {
   type ResourceType,
   RoleBindings,
 } from "../../controllers/runtime/resource.ts";
-import { eventually, isNotFound, kubeConfig, root, uniqueName } from "./kube.ts";
-import { startPacific } from "./pacific.ts";
+import { eventually, isNotFound, kubeConfig, uniqueName } from "./kube.ts";
+import { expectNoForbidden, startPacific } from "./pacific.ts";
 
 const kc = kubeConfig();
 const admin = new KubeClient(kc);
@@ -105,30 +99,7 @@ const pvc = (name: string, ns: string, storageClassName: string, size = "1Gi"): 
 });
 
 beforeAll(async () => {
-  process.env.PACIFIC_DATASTORE_CAPACITY = `10Ti,${tiny}=1Gi`;
-  // What the chart installs beside the CRDs: the admission policy and the aggregated roles.
-  for (const f of ["admission-policy.yaml", "clusterroles-aggregated.yaml"]) {
-    for (const d of parseAllDocuments(
-      readFileSync(join(root, "charts", "pacific", "templates", f), "utf8"),
-    )) {
-      const o = d.toJS() as KubeObject;
-      const [group, version] = o.apiVersion!.split("/");
-      const plural =
-        o.kind === "ClusterRole"
-          ? "clusterroles"
-          : o.kind === "ValidatingAdmissionPolicy"
-            ? "validatingadmissionpolicies"
-            : "validatingadmissionpolicybindings";
-      await admin.patch(
-        { group: group!, version: version!, plural, kind: o.kind!, namespaced: false },
-        o.metadata!.name!,
-        undefined,
-        o,
-        { type: "apply" },
-      );
-    }
-  }
-  mgr = await startPacific();
+  mgr = await startPacific({ datastoreCapacity: `10Ti,${tiny}=1Gi` });
 });
 
 afterAll(async () => {
@@ -499,5 +470,11 @@ describe("the Storage Service", () => {
         ),
       30_000,
     );
+  });
+});
+
+describe("the manager as the chart's ServiceAccount", () => {
+  it("was never refused by the API server (the chart's RBAC covers every request)", async () => {
+    await expectNoForbidden(mgr);
   });
 });
