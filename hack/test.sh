@@ -35,6 +35,7 @@ check "api types generated from crds/" node hack/gen-api-types.mjs --check
 check "chart CRDs generated from crds/" node hack/gen-chart-crds.mjs --check
 check "typecheck (tsc --noEmit)" npx tsc -p tsconfig.json --noEmit
 check "lint and format (biome)" npx biome check --reporter=summary .
+check "image layout: the built manager runs with production dependencies only" bash hack/image-check.sh
 
 rm -f "$results/vitest.json"
 npx vitest run --reporter=default --reporter=json --outputFile.json="$results/vitest.json" "$@" || status=$?

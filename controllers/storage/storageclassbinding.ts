@@ -149,7 +149,11 @@ export class StorageClassBindingReconciler implements Reconciler {
       observedGeneration: b.metadata.generation,
       limit: String(b.spec.limit),
       used: used ?? b.status?.used,
-      conditions: setConditions(b.status?.conditions, [cond]),
+      // Ready summarises Bound, so `kubectl wait --for=condition=Ready` works as for every Pacific kind.
+      conditions: setConditions(b.status?.conditions, [
+        cond,
+        { ...cond, type: "Ready", reason: cond.status === "True" ? "Ready" : cond.reason },
+      ]),
     };
     if (!deepEqual(status, b.status)) {
       await this.client.patch(

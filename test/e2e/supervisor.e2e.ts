@@ -366,6 +366,7 @@ describe("the Storage Service", () => {
       return x.status?.conditions?.some((c) => c.type === "Bound" && c.status === "True") && x;
     });
     expect(b.status?.limit).toBe("50Gi");
+    expect(b.status?.conditions?.find((c) => c.type === "Ready")?.status).toBe("True");
     const rq = await admin.get<V1ResourceQuota>(ResourceQuotas, `pacific-storage-${gold}`, dev);
     expect(rq.spec?.hard).toEqual({ [`${gold}.storageclass.storage.k8s.io/requests.storage`]: "50Gi" });
     await eventually("namespace lists the class", async () =>
