@@ -26,12 +26,13 @@ const groupSwitch = {
 function render(file) {
   const text = readFileSync(join(crdDir, file), "utf8");
   const group = file.slice(0, file.indexOf("_"));
-  if (!(group in groupSwitch)) throw new Error(`${file}: no chart switch for group ${group} (add it to hack/gen-chart-crds.mjs)`);
+  if (!(group in groupSwitch))
+    throw new Error(`${file}: no chart switch for group ${group} (add it to hack/gen-chart-crds.mjs)`);
   if (text.includes("{{")) throw new Error(`${file}: contains "{{", which helm would read as a template`);
   if (text.includes("\n---")) throw new Error(`${file}: one CRD per file`);
   // metadata: gets the chart's labels and annotations; the CRDs in crds/ carry none of their own.
   const lines = text.split("\n");
-  const at = lines.findIndex((l) => l === "metadata:");
+  const at = lines.indexOf("metadata:");
   if (at < 0 || lines.some((l) => /^ {2}(labels|annotations):/.test(l)))
     throw new Error(`${file}: expected a top-level metadata: without labels or annotations`);
   lines.splice(at + 1, 0, '  {{- include "pacific.crdMetadata" . | nindent 2 }}');

@@ -39,7 +39,15 @@ else
 fi
 
 say "samples"
-kubectl apply -f samples/
+# In order; a sample may need what an earlier one makes (a VSpherePod the Supervisor Namespace's
+# Namespace), so each is retried until the API server accepts it.
+for f in samples/*.yaml; do
+  for attempt in $(seq 1 60); do
+    if out=$(kubectl apply -f "$f" 2>&1); then echo "$out"; break; fi
+    [ "$attempt" = 60 ] && { echo "$out" >&2; exit 1; }
+    sleep 1
+  done
+done
 kubectl wait --for=condition=Ready esxihost --all --timeout=120s
 kubectl wait --for=condition=Ready supervisornamespace --all --timeout=120s
 kubectl wait --for=condition=Ready storageclassbinding --all --timeout=120s
