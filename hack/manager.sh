@@ -25,6 +25,18 @@ log() { echo "[manager] $*" >&2; }
 
 running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null && grep -q "controllers/main" "/proc/$(cat "$pidfile")/cmdline" 2>/dev/null; }
 
+# A Lease (which the ServiceAccount may create) owned, with blockOwnerDeletion, by one object of each
+# Pacific kind: its server dry run as the ServiceAccount passes once admission maps every kind.
+owner_probe() {
+  echo "{apiVersion: coordination.k8s.io/v1, kind: Lease, metadata: {name: pacific-owner-probe, namespace: kube-node-lease, ownerReferences: ["
+  local sep=""
+  for kind in ESXiHost SupervisorNamespace StorageClassBinding VSpherePod; do
+    echo "$sep{apiVersion: vsphere.pacific.dev/v1alpha1, kind: $kind, name: probe, uid: 00000000-0000-0000-0000-000000000000, blockOwnerDeletion: true}"
+    sep=","
+  done
+  echo "]}}"
+}
+
 kubeconfig() {
   local out=${1:-$state/manager.kubeconfig}
   kubectl get serviceaccount -n "$ns" "$sa" >/dev/null 2>&1 ||
@@ -65,6 +77,22 @@ case "${1:-}" in
     [ -f dist/controllers/main.js ] && [ -z "$(find controllers -newer dist/controllers/main.js -name '*.ts' -print -quit)" ] ||
       npm run --silent build
     kc=$(kubeconfig)
+    # Right after `helm install` the API server's RBAC cache may not have the chart's bindings yet:
+    # wait until they are in effect rather than start with a burst of 403s.
+    as="system:serviceaccount:$ns:$sa"
+    for _ in $(seq 1 60); do
+      kubectl auth can-i watch esxihosts.vsphere.pacific.dev --as "$as" >/dev/null 2>&1 &&
+        kubectl auth can-i create leases -n kube-node-lease --as "$as" >/dev/null 2>&1 &&
+        kubectl auth can-i update leases -n "$ns" --as "$as" >/dev/null 2>&1 && break
+      sleep 0.5
+    done
+    # ... and until admission maps the freshly installed kinds: OwnerReferencesPermissionEnforcement
+    # (hardened clusters, and ours) resolves an owner's kind through a discovery cache that lags a
+    # new CRD by a few seconds, refusing blockOwnerDeletion with 403 meanwhile.
+    for _ in $(seq 1 60); do
+      owner_probe | kubectl create --dry-run=server --as "$as" -f - >/dev/null 2>&1 && break
+      sleep 0.5
+    done
     mkdir -p "$state"
     setsid node dist/controllers/main.js --kubeconfig "$kc" --namespace "$ns" --bind-address "$addr" \
       --settings-configmap "${PACIFIC_SETTINGS_CONFIGMAP:-pacific-settings}" >>"$logfile" 2>&1 </dev/null &

@@ -175,29 +175,32 @@ export class SupervisorNamespaceReconciler implements Reconciler {
     }
     if (ns?.metadata?.deletionTimestamp) return { requeueAfter: 2_000 }; // recreated once the old one is gone
 
-    // The children are independent of each other: written in parallel.
+    // The children are written in parallel, but the LimitRange before the ResourceQuota: a quota on
+    // CPU/memory refuses pods without limits (403), and the LimitRange is what gives them defaults.
     const wantBindings = desiredRoleBindings(svns);
     const wanted = new Set(wantBindings.map((b) => b.metadata!.name));
     await Promise.all([
-      this.sync(
-        ResourceQuotas,
-        name,
-        QUOTA_NAME,
-        desiredQuota(svns),
-        this.c.quotas.store.get(`${name}/${QUOTA_NAME}`),
-        (cur, want) =>
-          sameQuantities(cur.spec?.hard, want.spec?.hard)
-            ? undefined
-            : { spec: { hard: { ...nullOut(cur.spec?.hard, want.spec?.hard), ...want.spec?.hard } } },
-      ),
-      this.sync(
-        LimitRanges,
-        name,
-        LIMIT_RANGE_NAME,
-        desiredLimitRange(svns),
-        this.c.limitRanges.store.get(`${name}/${LIMIT_RANGE_NAME}`),
-        (cur, want) => (sameLimits(cur.spec, want.spec) ? undefined : { spec: want.spec }),
-      ),
+      (async () => {
+        await this.sync(
+          LimitRanges,
+          name,
+          LIMIT_RANGE_NAME,
+          desiredLimitRange(svns),
+          this.c.limitRanges.store.get(`${name}/${LIMIT_RANGE_NAME}`),
+          (cur, want) => (sameLimits(cur.spec, want.spec) ? undefined : { spec: want.spec }),
+        );
+        await this.sync(
+          ResourceQuotas,
+          name,
+          QUOTA_NAME,
+          desiredQuota(svns),
+          this.c.quotas.store.get(`${name}/${QUOTA_NAME}`),
+          (cur, want) =>
+            sameQuantities(cur.spec?.hard, want.spec?.hard)
+              ? undefined
+              : { spec: { hard: { ...nullOut(cur.spec?.hard, want.spec?.hard), ...want.spec?.hard } } },
+        );
+      })(),
       this.sync(
         NetworkPolicies,
         name,
