@@ -3,6 +3,8 @@
 // environment (PACIFIC_*, for local runs). Per-object annotations override some of them.
 // Tests and benchmarks default to zero delay.
 
+import { parsePool } from "./network/ipam.ts";
+
 export interface SimulationSettings {
   /** Bound → Running for a pod on an ESXi host. */
   podStartDelayMs: number;
@@ -18,6 +20,10 @@ export interface SimulationSettings {
   vmBootJitterMs: number;
   /** Datastore capacity per storage policy: "10Ti" or "10Ti,gold=1Ti,silver=500Gi". */
   datastoreCapacity: string;
+  /** The load balancer's VIP pool (the Network Service): a CIDR or a range a.b.c.d-a.b.c.e. */
+  vipPool: string;
+  /** The workload network VMs get their primary IPv4 address from. */
+  vmNetwork: string;
 }
 
 export const defaultSettings: SimulationSettings = {
@@ -29,6 +35,8 @@ export const defaultSettings: SimulationSettings = {
   vmBootDelayMs: 0,
   vmBootJitterMs: 0,
   datastoreCapacity: "10Ti",
+  vipPool: "192.168.128.0/24",
+  vmNetwork: "10.244.0.0/16",
 };
 
 /** ConfigMap key → environment variable, for each setting. */
@@ -41,6 +49,8 @@ export const settingKeys = {
   vmBootDelay: "PACIFIC_VM_BOOT_DELAY",
   vmBootJitter: "PACIFIC_VM_BOOT_JITTER",
   datastoreCapacity: "PACIFIC_DATASTORE_CAPACITY",
+  vipPool: "PACIFIC_VIP_POOL",
+  vmNetwork: "PACIFIC_VM_NETWORK",
 } as const;
 
 /** Annotations that override a setting on one object. */
@@ -95,7 +105,16 @@ export function loadSettings(
     vmBootDelayMs: d("vmBootDelay", defaultSettings.vmBootDelayMs),
     vmBootJitterMs: d("vmBootJitter", defaultSettings.vmBootJitterMs),
     datastoreCapacity: raw("datastoreCapacity") ?? defaultSettings.datastoreCapacity,
+    vipPool: raw("vipPool") ?? defaultSettings.vipPool,
+    vmNetwork: raw("vmNetwork") ?? defaultSettings.vmNetwork,
   };
+  for (const key of ["vipPool", "vmNetwork"] as const) {
+    try {
+      parsePool(settings[key]);
+    } catch (e) {
+      throw new Error(`setting ${key}: ${(e as Error).message}`);
+    }
+  }
   if (settings.heartbeatIntervalMs >= settings.leaseDurationSeconds * 1000)
     throw new Error(
       `setting heartbeatInterval (${settings.heartbeatIntervalMs} ms) must be shorter than leaseDuration (${settings.leaseDurationSeconds} s)`,

@@ -10,6 +10,7 @@ import { setupSpherelet } from "./spherelet/controller.ts";
 import { setupCns } from "./storage/cns.ts";
 import { setupStorageClassBindingController } from "./storage/storageclassbinding.ts";
 import { setupSupervisorNamespaceController } from "./supervisornamespace/controller.ts";
+import { setupVMService } from "./vmservice/setup.ts";
 import { setupVSpherePodController } from "./vspherepod/controller.ts";
 
 export function setupControllers(mgr: Manager, config: PacificConfig = defaultConfig): Inventory {
@@ -18,6 +19,8 @@ export function setupControllers(mgr: Manager, config: PacificConfig = defaultCo
   const heartbeat = new Heartbeat(mgr.client, inv, settings, mgr.log.child({ component: "heartbeat" }));
   mgr.addRunnable(heartbeat);
   registerHostMetrics(mgr.metrics, inv, heartbeat);
+  // Before the host controller: it watches what the VM Service reserves on hosts.
+  if (config.apis.vmOperator) setupVMService(mgr, inv, settings);
   setupESXiHostController(mgr, inv, heartbeat, settings);
   setupSpherelet(mgr, inv, settings);
   setupVSpherePodController(mgr, inv);

@@ -16,8 +16,9 @@ describe("the chart's defaults and the manager's", () => {
   });
 
   it("name only settings the manager reads, each valid", () => {
-    for (const key of Object.keys(values.simulation)) expect(Object.keys(settingKeys)).toContain(key);
-    const data = Object.fromEntries(Object.entries(values.simulation).map(([k, v]) => [k, String(v)]));
+    const given = { ...values.simulation, ...values.network };
+    for (const key of Object.keys(given)) expect(Object.keys(settingKeys)).toContain(key);
+    const data = Object.fromEntries(Object.entries(given).map(([k, v]) => [k, String(v)]));
     expect(() => configFromData(data)).not.toThrow();
   });
 });

@@ -7,7 +7,7 @@ import { ESXiHostResource } from "../api/vsphere/esxihost.ts";
 import { ESXI_NODES, hostCapacity, type Inventory, nodeChanged } from "../placement/inventory.ts";
 import { addResources, subResources } from "../quantity.ts";
 import type { KubeClient, KubeObject } from "../runtime/client.ts";
-import type { Reconciler, Request, Result } from "../runtime/controller.ts";
+import { anyChange, type Reconciler, type Request, type Result } from "../runtime/controller.ts";
 import { apiStatus, isAlreadyExists } from "../runtime/errors.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { Manager } from "../runtime/manager.ts";
@@ -249,7 +249,7 @@ export function setupESXiHostController(
   heartbeat: Heartbeat,
   settings: SimulationSettings,
 ): void {
-  mgr
+  const b = mgr
     .controller("esxihost")
     .for(ESXiHostResource)
     .owns(Nodes, { informer: ESXI_NODES, predicate: nodeChanged })
@@ -262,8 +262,21 @@ export function setupESXiHostController(
       { predicate: podPlacementChanged },
     )
     // Reconciles wait on the API server, not the CPU (a profile at 1,000 hosts: 86% idle): many in flight.
-    .withOptions({ maxConcurrentReconciles: 64 })
-    .complete(new ESXiHostReconciler(mgr.client, inv, heartbeat, settings, mgr.events));
+    .withOptions({ maxConcurrentReconciles: 64 });
+  // VMs and other reservations placed on, or moved off, a host change its allocatable and counts.
+  for (const src of inv.reservationSources)
+    b.watches(
+      src.resource,
+      (o) =>
+        src
+          .hostsOf(o)
+          .filter((h) => inv.hosts.store.get(h))
+          .map((name) => ({ name })),
+      {
+        predicate: anyChange,
+      },
+    );
+  b.complete(new ESXiHostReconciler(mgr.client, inv, heartbeat, settings, mgr.events));
 }
 
 /** A host status without the fields that move with every pod. */

@@ -4,7 +4,11 @@ import { IpPool, intToIp, ipToInt, lowestFree, parsePool, poolSize } from "./ipa
 describe("ipam", () => {
   it("parses CIDRs (without network and broadcast) and ranges", () => {
     const c = parsePool("192.168.100.0/24");
-    expect([intToIp(c.first), intToIp(c.last), poolSize(c)]).toEqual(["192.168.100.1", "192.168.100.254", 254]);
+    expect([intToIp(c.first), intToIp(c.last), poolSize(c)]).toEqual([
+      "192.168.100.1",
+      "192.168.100.254",
+      254,
+    ]);
     const r = parsePool("10.0.0.10-10.0.0.12");
     expect(poolSize(r)).toBe(3);
     expect(intToIp(ipToInt("10.1.2.3"))).toBe("10.1.2.3");

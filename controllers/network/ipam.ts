@@ -35,7 +35,9 @@ export function parsePool(text: string): AddressRange {
   }
   const m = /^([0-9.]+)\/([0-9]{1,2})$/.exec(t);
   if (!m || Number(m[2]) > 32)
-    throw new Error(`not an address pool: ${JSON.stringify(text)} (use a CIDR such as 192.168.100.0/24 or a range a.b.c.d-a.b.c.e)`);
+    throw new Error(
+      `not an address pool: ${JSON.stringify(text)} (use a CIDR such as 192.168.100.0/24 or a range a.b.c.d-a.b.c.e)`,
+    );
   const bits = Number(m[2]);
   const size = 2 ** (32 - bits);
   const base = Math.floor(ipToInt(m[1]!) / size) * size;

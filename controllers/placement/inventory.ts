@@ -11,7 +11,7 @@ import type { KubeObject } from "../runtime/client.ts";
 import { specOrMetadataChanged } from "../runtime/controller.ts";
 import type { Informer } from "../runtime/informer.ts";
 import type { Manager } from "../runtime/manager.ts";
-import { Nodes, Pods } from "../runtime/resource.ts";
+import { Nodes, Pods, type ResourceType } from "../runtime/resource.ts";
 import { byNodeName } from "../runtime/store.ts";
 import type { HostView } from "./drs.ts";
 
@@ -24,6 +24,9 @@ const ASSUME_TTL_MS = 30_000;
 export interface ReservationSource {
   /** Reserved resources and object count on `host`. */
   reservedOn(host: string): { resources: Resources; objects: number };
+  /** The kind whose changes move reservations, and the hosts an object is on (the host controller watches it). */
+  resource: ResourceType;
+  hostsOf(obj: KubeObject): string[];
 }
 
 interface Assumed {
@@ -53,6 +56,10 @@ export class Inventory {
 
   addReservationSource(s: ReservationSource): void {
     this.sources.push(s);
+  }
+
+  get reservationSources(): readonly ReservationSource[] {
+    return this.sources;
   }
 
   /** Records a placement made but not yet visible in the caches. */

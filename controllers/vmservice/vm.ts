@@ -72,7 +72,10 @@ export function bootDelayMs(vm: VirtualMachine, delayMs: number, jitterMs: numbe
 }
 
 /** Whether a storage class may be used in the namespace (bound by a StorageClassBinding). */
-export function storageAllowed(storageClass: string | undefined, nsAnnotations: Record<string, string> | undefined) {
+export function storageAllowed(
+  storageClass: string | undefined,
+  nsAnnotations: Record<string, string> | undefined,
+) {
   if (!storageClass) return true;
   const bound = (nsAnnotations?.[STORAGE_CLASSES_ANNOTATION] ?? "").split(",").filter(Boolean);
   return bound.includes(storageClass);
@@ -87,7 +90,9 @@ export function findClass(
 }
 
 /** Stable identities of a VM, derived from its uid (restart-safe, no state). */
-export function identities(vm: VirtualMachine): Pick<VirtualMachineStatus, "uniqueID" | "biosUUID" | "instanceUUID"> {
+export function identities(
+  vm: VirtualMachine,
+): Pick<VirtualMachineStatus, "uniqueID" | "biosUUID" | "instanceUUID"> {
   const uid = vm.metadata.uid ?? `${vm.metadata.namespace}/${vm.metadata.name}`;
   return {
     uniqueID: `vm-${(Number.parseInt(uuidFrom(`${uid}/moref`).slice(0, 6), 16) % 100000) + 1000}`,
@@ -100,6 +105,18 @@ export function identities(vm: VirtualMachine): Pick<VirtualMachineStatus, "uniq
 export function readyCondition(conds: NewCondition[], generation: number | undefined): NewCondition {
   const blocking = conds.find((c) => c.status !== "True");
   return blocking
-    ? { type: Conditions.ready, status: "False", reason: blocking.reason, message: blocking.message, observedGeneration: generation }
-    : { type: Conditions.ready, status: "True", reason: "Ready", message: "", observedGeneration: generation };
+    ? {
+        type: Conditions.ready,
+        status: "False",
+        reason: blocking.reason,
+        message: blocking.message,
+        observedGeneration: generation,
+      }
+    : {
+        type: Conditions.ready,
+        status: "True",
+        reason: "Ready",
+        message: "",
+        observedGeneration: generation,
+      };
 }
