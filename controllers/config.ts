@@ -9,22 +9,27 @@ import { isNotFound } from "./runtime/errors.ts";
 import type { Logger } from "./runtime/log.ts";
 import { ConfigMaps } from "./runtime/resource.ts";
 import { defaultSettings, loadSettings, type SimulationSettings } from "./settings.ts";
+import { defaultReleases, parseReleases } from "./tkc/releases.ts";
 import { defaultCatalogue, parseCatalogue } from "./vmservice/catalogue.ts";
 
 export interface PacificConfig {
   settings: SimulationSettings;
   vmClasses: Record<string, VirtualMachineClassSpec>;
+  /** TanzuKubernetesRelease versions to offer (the content library). */
+  releases: string[];
   /** Optional upstream APIs this cluster serves; a controller needing an absent one degrades. */
-  apis: { vmOperator: boolean };
+  apis: { vmOperator: boolean; clusterAPI: boolean; tkc: boolean };
 }
 
 export const defaultConfig: PacificConfig = {
   settings: defaultSettings,
   vmClasses: defaultCatalogue,
-  apis: { vmOperator: true },
+  releases: defaultReleases,
+  apis: { vmOperator: true, clusterAPI: true, tkc: true },
 };
 
 export const VM_CLASSES_KEY = "vmClasses.yaml";
+export const RELEASES_KEY = "tanzuKubernetesReleases.yaml";
 
 /** The configuration a settings ConfigMap's data means (pure; throws naming the bad key). */
 export function configFromData(
@@ -35,6 +40,7 @@ export function configFromData(
   return {
     settings: loadSettings(env, d),
     vmClasses: d[VM_CLASSES_KEY] !== undefined ? parseCatalogue(d[VM_CLASSES_KEY]) : defaultCatalogue,
+    releases: d[RELEASES_KEY] !== undefined ? parseReleases(d[RELEASES_KEY]) : defaultReleases,
   };
 }
 
@@ -53,12 +59,21 @@ export async function loadConfig(
     if (!isNotFound(e)) throw e;
     log.info({ configMap: `${namespace}/${configMap}` }, "no settings ConfigMap: built-in defaults");
   }
-  const vmOperator = await serves(client, "vmoperator.vmware.com/v1alpha3", "virtualmachineclasses");
+  const vmOperator = await serves(client, "vmoperator.vmware.com/v1alpha3", "virtualmachines");
   if (!vmOperator)
     log.warn(
-      "vmoperator.vmware.com/v1alpha3 is not served: VM classes are not copied into namespaces (install the chart with crds.vmOperator=true, or VM Operator)",
+      "vmoperator.vmware.com/v1alpha3 is not served: no VM Service, VM classes are not copied into namespaces (install the chart with crds.vmOperator=true, or VM Operator)",
     );
-  return { ...configFromData(data, process.env), apis: { vmOperator } };
+  const clusterAPI =
+    (await serves(client, "cluster.x-k8s.io/v1beta1", "machines")) &&
+    (await serves(client, "controlplane.cluster.x-k8s.io/v1beta1", "kubeadmcontrolplanes"));
+  const tkc = await serves(client, "run.tanzu.vmware.com/v1alpha3", "tanzukubernetesclusters");
+  if (!clusterAPI || !tkc)
+    log.warn(
+      { clusterAPI, tkc },
+      "Cluster API or TanzuKubernetesCluster APIs are not served: no Tanzu Kubernetes Grid service (install the chart with crds.clusterAPI=true and crds.tkc=true)",
+    );
+  return { ...configFromData(data, process.env), apis: { vmOperator, clusterAPI, tkc } };
 }
 
 /** Whether the API server serves `resource` in `groupVersion` (discovery; needs no RBAC rule). */

@@ -10,6 +10,7 @@ import { setupSpherelet } from "./spherelet/controller.ts";
 import { setupCns } from "./storage/cns.ts";
 import { setupStorageClassBindingController } from "./storage/storageclassbinding.ts";
 import { setupSupervisorNamespaceController } from "./supervisornamespace/controller.ts";
+import { setupTanzu } from "./tkc/setup.ts";
 import { setupVMService } from "./vmservice/setup.ts";
 import { setupVSpherePodController } from "./vspherepod/controller.ts";
 
@@ -27,5 +28,7 @@ export function setupControllers(mgr: Manager, config: PacificConfig = defaultCo
   setupSupervisorNamespaceController(mgr, config.vmClasses, config.apis.vmOperator);
   setupStorageClassBindingController(mgr);
   setupCns(mgr, settings.datastoreCapacity);
+  // TKCs need the VM Service (their machines are VMs), Cluster API and the TKC APIs.
+  if (config.apis.vmOperator && config.apis.clusterAPI && config.apis.tkc) setupTanzu(mgr, config.releases);
   return inv;
 }
