@@ -52,14 +52,16 @@ kubectl wait --for=condition=Ready esxihost --all --timeout=120s
 kubectl wait --for=condition=Ready supervisornamespace --all --timeout=120s
 kubectl wait --for=condition=Ready storageclassbinding --all --timeout=120s
 kubectl wait --for=condition=Ready vspherepod --all -A --timeout=120s
+kubectl wait --for=condition=Ready tanzukubernetescluster --all -A --timeout=300s
 
 say "running"
-kubectl get esx,svns,scb,vpod -A
+kubectl get esx,svns,scb,vpod,tkc -A
 cat <<EOF2
 
 Pacific is up ($mode). Try:
   export KUBECONFIG=$KUBECONFIG PATH=$(dirname "$(command -v kubectl)"):\$PATH
-  kubectl get esx,svns,vpod -A                      # hosts, namespaces, vSphere Pods
+  kubectl get esx,svns,vpod,tkc -A                  # hosts, namespaces, vSphere Pods, clusters
+  kubectl get cluster,kcp,md,machine,vm -n dev-ns   # the TKC's Cluster API graph and its VMs
   kubectl get nodes -l vsphere.pacific.dev/esxi-host  # ESXi hosts as Nodes
   kubectl patch esx esx-01 --type merge -p '{"spec":{"maintenanceMode":true}}'        # evacuate a host
   kubectl patch esx esx-02 --type merge -p '{"spec":{"simulation":{"heartbeats":false}}}'  # fail a host (HA after ~50 s)

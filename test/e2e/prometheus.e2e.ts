@@ -8,21 +8,25 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments, stringify } from "yaml";
+import {
+  type TanzuKubernetesCluster,
+  TanzuKubernetesClusterResource,
+} from "../../controllers/api/run/tanzukubernetescluster.ts";
 import { type ESXiHost, ESXiHostResource } from "../../controllers/api/vsphere/esxihost.ts";
 import { KubeClient } from "../../controllers/runtime/client.ts";
 import type { Manager } from "../../controllers/runtime/manager.ts";
+import { Namespaces } from "../../controllers/runtime/resource.ts";
 import { eventually, kubeConfig, root, uniqueName } from "./kube.ts";
 import { startPacific } from "./pacific.ts";
 import { CHART, helm, RELEASE, RELEASE_NAMESPACE } from "./tools.ts";
 
 /** The job name Prometheus gives the manager: the chart's metrics Service (the rules select it). */
 const JOB = "pacific-metrics";
-/** Metrics the rules name that come with a controller still to be built (issue 6: TKC). */
-const PENDING = new Set(["pacific_tanzukubernetescluster_phase"]);
 
 const client = new KubeClient(kubeConfig());
 const dir = mkdtempSync(join(tmpdir(), "pacific-prometheus-"));
 const hosts = [uniqueName("prom-a"), uniqueName("prom-b")];
+const tkcNs = uniqueName("prom-tkc");
 let mgr: Manager;
 let prom: ChildProcess | undefined;
 let promUrl = "";
@@ -67,6 +71,8 @@ function chartRules(): string {
     "prometheusRule.enabled=true",
     "--set",
     "prometheusRule.hostNotRespondingFor=5s",
+    "--set",
+    "prometheusRule.tkcFailedFor=1s",
   );
   const rule = parseAllDocuments(out)[0]!.toJS() as { spec: { groups: unknown[] } };
   return stringify({ groups: rule.spec.groups });
@@ -89,6 +95,23 @@ beforeAll(async () => {
       spec: { clusterName: "prom-cluster", zone: "zone-p", capacity: { cpu: 24, memory: "96Gi" } },
     } as ESXiHost);
 
+  // A TanzuKubernetesCluster that cannot be made (a plain namespace has no VM classes): phase failed.
+  await client.create(Namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: tkcNs } });
+  await client.create(TanzuKubernetesClusterResource, {
+    apiVersion: "run.tanzu.vmware.com/v1alpha3",
+    kind: "TanzuKubernetesCluster",
+    metadata: { name: "doomed", namespace: tkcNs },
+    spec: {
+      topology: {
+        controlPlane: {
+          replicas: 1,
+          vmClass: "best-effort-small",
+          storageClass: "none",
+          tkr: { reference: { name: "v1.23.8---vmware.3-tkg.1" } },
+        },
+      },
+    },
+  } as TanzuKubernetesCluster);
   writeFileSync(join(dir, "rules.yaml"), chartRules());
   writeFileSync(
     join(dir, "prometheus.yml"),
@@ -127,6 +150,14 @@ beforeAll(async () => {
 afterAll(async () => {
   prom?.kill("SIGTERM");
   for (const h of hosts) await client.delete(ESXiHostResource, h).catch(() => undefined);
+  await client.delete(TanzuKubernetesClusterResource, "doomed", tkcNs).catch(() => undefined);
+  await eventually("TKC gone", () =>
+    client.get(TanzuKubernetesClusterResource, "doomed", tkcNs).then(
+      () => false,
+      () => true,
+    ),
+  ).catch(() => undefined);
+  await client.delete(Namespaces, tkcNs).catch(() => undefined);
   await mgr?.stop();
 });
 
@@ -153,6 +184,15 @@ describe("Prometheus scraping the manager", () => {
       "storageclassbinding",
       "cns-provisioner",
       "cns-reclaimer",
+      "virtualmachine",
+      "virtualmachineservice",
+      "loadbalancer-service",
+      "cluster",
+      "kubeadmcontrolplane",
+      "machinedeployment",
+      "machine",
+      "tanzukubernetescluster",
+      "tanzukubernetesrelease",
     ];
     const series = await eventually("reconcile counts scraped", async () => {
       const r = (
@@ -206,14 +246,26 @@ describe("Prometheus scraping the manager", () => {
         ),
     );
     // Without leader election (in-process test manager) there is no leader_election_master_status.
-    const missing = [...used].filter(
-      (n) => !names.has(n) && !PENDING.has(n) && n !== "leader_election_master_status",
-    );
+    const missing = [...used].filter((n) => !names.has(n) && n !== "leader_election_master_status");
     expect(missing).toEqual([]);
     for (const { title, expr } of exprs) {
       const q = expr.replaceAll("$job", JOB).replaceAll("$__rate_interval", "1m");
       await expect(query(q), title).resolves.toBeDefined();
     }
+  });
+
+  it("fires PacificTanzuKubernetesClusterFailed for a TKC that cannot be made", async () => {
+    const alert = await eventually(
+      "TKC alert firing",
+      async () =>
+        (
+          await api<{ alerts: Array<{ labels: Record<string, string>; state: string }> }>("/api/v1/alerts")
+        ).alerts.find(
+          (a) => a.labels.alertname === "PacificTanzuKubernetesClusterFailed" && a.state === "firing",
+        ),
+      60_000,
+    );
+    expect(alert.labels).toMatchObject({ namespace: tkcNs, name: "doomed" });
   });
 
   it("fires PacificESXiHostNotResponding for a host whose heartbeats stop, and only for it", async () => {
