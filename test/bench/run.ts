@@ -5,6 +5,7 @@ const scenarios: Record<string, () => Promise<unknown>> = {
   "pods-10k": () => import("./nodes.ts").then((m) => m.pods10k()),
   soak: () => import("./soak.ts").then((m) => m.soak()),
   namespaces: () => import("./namespaces.ts").then((m) => m.namespaces()),
+  tkc: () => import("./tkc.ts").then((m) => m.tkc()),
 };
 
 const name = process.argv[2];
