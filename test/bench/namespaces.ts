@@ -8,14 +8,14 @@ import { SupervisorNamespaceResource } from "../../controllers/api/vsphere/super
 import { Informer } from "../../controllers/runtime/informer.ts";
 import { silentLogger } from "../../controllers/runtime/log.ts";
 import { benchClient, environment, kubeConfig, percentile, pool, round } from "./common.ts";
-import { apiserverWrites, applyCrds, pacific, resetCluster, rssMiB } from "./simulators.ts";
+import { apiserverWrites, installChart, pacific, resetCluster, rssMiB } from "./simulators.ts";
 
 const COUNT = Number(process.env.BENCH_NAMESPACES ?? 100);
 
 export async function namespaces(): Promise<void> {
   resetCluster();
   const client = benchClient(kubeConfig());
-  await applyCrds(client);
+  await installChart();
   const sim = pacific();
   await sim.start();
   try {

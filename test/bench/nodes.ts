@@ -12,7 +12,7 @@ import { Namespaces, Nodes, Pods } from "../../controllers/runtime/resource.ts";
 import { benchClient, environment, kubeConfig, percentile, pool, round } from "./common.ts";
 import {
   apiserverWrites,
-  applyCrds,
+  installChart,
   kwok,
   pacific,
   resetCluster,
@@ -61,7 +61,7 @@ async function until(what: string, cond: () => boolean, timeoutMs = TIMEOUT_MS):
 async function prepare(sim: Simulator): Promise<KubeClient> {
   resetCluster();
   const client = benchClient(kubeConfig());
-  if (sim.name === "pacific") await applyCrds(client);
+  if (sim.name === "pacific") await installChart();
   await sim.start();
   return client;
 }

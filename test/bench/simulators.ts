@@ -5,9 +5,8 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { V1Node } from "@kubernetes/client-node";
-import { parseAllDocuments } from "yaml";
 import type { KubeClient } from "../../controllers/runtime/client.ts";
-import { CustomResourceDefinitions, Nodes } from "../../controllers/runtime/resource.ts";
+import { Nodes } from "../../controllers/runtime/resource.ts";
 
 /** The repository root, whether this runs from test/bench or compiled from dist/test/bench. */
 export const root = join(
@@ -133,13 +132,31 @@ export function kwok(): Simulator {
 }
 
 /** Applies the CRDs in crds/ (Pacific needs them; kwok ignores them). */
-export async function applyCrds(client: KubeClient): Promise<void> {
-  for (const f of readdirSync(join(root, "crds")).filter((x) => x.endsWith(".yaml"))) {
-    for (const d of parseAllDocuments(readFileSync(join(root, "crds", f), "utf8"))) {
-      const crd = d.toJS() as { metadata: { name: string } };
-      await client.patch(CustomResourceDefinitions, crd.metadata.name, undefined, crd, { type: "apply" });
-    }
-  }
+/**
+ * Installs Pacific's chart without the manager (replicas=0), as `npm test` and `npm run up` do: the
+ * CRDs, the admission policy and the roles come from the chart, and a later `helm install` on the
+ * same cluster finds them its own.
+ */
+export async function installChart(): Promise<void> {
+  const helmDir = execFileSync("bash", [join(root, "hack", "build-tools.sh"), "--print-dir", "helm"], {
+    encoding: "utf8",
+  }).trim();
+  execFileSync(
+    join(helmDir, "helm"),
+    [
+      "upgrade",
+      "--install",
+      "pacific",
+      join(root, "charts", "pacific"),
+      "--namespace",
+      "pacific-system",
+      "--create-namespace",
+      "--set",
+      "replicas=0",
+      "--wait",
+    ],
+    { stdio: "ignore", timeout: 180_000 },
+  );
   await new Promise((r) => setTimeout(r, 2000)); // let the new endpoints come up
 }
 

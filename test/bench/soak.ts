@@ -6,7 +6,7 @@ import { Informer } from "../../controllers/runtime/informer.ts";
 import { silentLogger } from "../../controllers/runtime/log.ts";
 import { Leases, Namespaces, Nodes, Pods } from "../../controllers/runtime/resource.ts";
 import { benchClient, environment, kubeConfig, percentile, pool, round } from "./common.ts";
-import { applyCrds, pacific, resetCluster, rssMiB } from "./simulators.ts";
+import { installChart, pacific, resetCluster, rssMiB } from "./simulators.ts";
 
 const HOSTS = Number(process.env.BENCH_HOSTS ?? 1000);
 const PODS = Number(process.env.BENCH_PODS ?? 10_000);
@@ -16,7 +16,7 @@ const WARMUP_SECONDS = Number(process.env.BENCH_SOAK_WARMUP_SECONDS ?? 120);
 export async function soak(): Promise<void> {
   resetCluster();
   const client = benchClient(kubeConfig());
-  await applyCrds(client);
+  await installChart();
   const sim = pacific();
   await sim.start();
   try {

@@ -13,13 +13,12 @@ import {
 import { type ESXiHost, ESXiHostResource } from "../../controllers/api/vsphere/esxihost.ts";
 import { StorageClassBindingResource } from "../../controllers/api/vsphere/storageclassbinding.ts";
 import { SupervisorNamespaceResource } from "../../controllers/api/vsphere/supervisornamespace.ts";
-import { bytes, cpuMilli } from "../../controllers/quantity.ts";
 import type { KubeObject } from "../../controllers/runtime/client.ts";
 import { Informer } from "../../controllers/runtime/informer.ts";
 import { silentLogger } from "../../controllers/runtime/log.ts";
 import { Namespaces } from "../../controllers/runtime/resource.ts";
 import { benchClient, environment, kubeConfig, pool, round } from "./common.ts";
-import { apiserverWrites, applyCrds, pacific, resetCluster, rssMiB } from "./simulators.ts";
+import { apiserverWrites, installChart, pacific, resetCluster, rssMiB } from "./simulators.ts";
 
 const CLUSTERS = Number(process.env.BENCH_TKCS ?? 50);
 const HOSTS = Number(process.env.BENCH_TKC_HOSTS ?? 100);
@@ -38,7 +37,7 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 12
 export async function tkc(): Promise<void> {
   resetCluster();
   const client = benchClient(kubeConfig());
-  await applyCrds(client);
+  await installChart();
   const sim = pacific();
   await sim.start();
   try {

@@ -57,6 +57,12 @@ describe("the chart, rendered", () => {
     expect(noVmOp.some((n) => n.endsWith(".vmoperator.vmware.com"))).toBe(false);
     expect(noVmOp).toContain("esxihosts.vsphere.pacific.dev");
     expect(crds(render("crds.enabled=false"))).toEqual([]);
+    const noCapi = crds(render("crds.clusterAPI=false"));
+    expect(noCapi.some((n) => n.endsWith("cluster.x-k8s.io"))).toBe(false);
+    expect(noCapi).toContain("tanzukubernetesclusters.run.tanzu.vmware.com");
+    const noTkc = crds(render("crds.tkc=false"));
+    expect(noTkc.some((n) => n.endsWith(".run.tanzu.vmware.com"))).toBe(false);
+    expect(noTkc).toContain("machines.cluster.x-k8s.io");
     for (const d of render().filter((x) => x.kind === "CustomResourceDefinition"))
       expect(d.metadata?.annotations?.["helm.sh/resource-policy"], d.metadata?.name).toBe("keep");
   });

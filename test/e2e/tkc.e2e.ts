@@ -457,7 +457,7 @@ describe("the load balancer's VIP pool", () => {
       return out.includes("VIPPoolExhausted") && out;
     });
     expect(events).toContain("VIPPoolExhausted");
-    const released = names.find((n, i) => vips[i] === "192.168.140.2")!;
+    const released = names[vips.indexOf("192.168.140.2")]!;
     await client.delete(Services, released, ns);
     await eventually(
       "the released VIP reused",

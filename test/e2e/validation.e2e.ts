@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { TanzuKubernetesClusterResource } from "../../controllers/api/run/tanzukubernetescluster.ts";
+import { VirtualMachineResource } from "../../controllers/api/vmoperator/virtualmachine.ts";
 import { ESXiHostResource } from "../../controllers/api/vsphere/esxihost.ts";
 import { StorageClassBindingResource } from "../../controllers/api/vsphere/storageclassbinding.ts";
 import { SupervisorNamespaceResource } from "../../controllers/api/vsphere/supervisornamespace.ts";
@@ -52,8 +54,72 @@ const vpod = (what: string, spec: unknown, says: string): Case => ({
 const user = (o: object = {}) => ({ subjectType: "User", subject: "alice", role: "Edit", ...o });
 const cap = { cpu: 8, memory: "32Gi" };
 const tmpl = (spec: object) => ({ template: { spec } });
+const cp = {
+  replicas: 3,
+  vmClass: "best-effort-small",
+  storageClass: "vsan",
+  tkr: { reference: { name: "v1.23.8---vmware.3-tkg.1" } },
+};
+const tkc = (what: string, spec: unknown, says: string): Case => ({
+  what,
+  rt: TanzuKubernetesClusterResource,
+  name: "bad-tkc",
+  spec,
+  says,
+});
+const vm = (what: string, spec: unknown, says: string): Case => ({
+  what,
+  rt: VirtualMachineResource,
+  name: "bad-vm",
+  spec,
+  says,
+});
 
 const cases: Case[] = [
+  tkc(
+    "even control plane",
+    { topology: { controlPlane: { ...cp, replicas: 2 } } },
+    "controlPlane.replicas must be odd",
+  ),
+  tkc(
+    "two node pools of one name",
+    {
+      topology: {
+        controlPlane: cp,
+        nodePools: [
+          { name: "p", replicas: 1, vmClass: "x", storageClass: "y" },
+          { name: "p", replicas: 2, vmClass: "x", storageClass: "y" },
+        ],
+      },
+    },
+    "Duplicate value",
+  ),
+  tkc(
+    "malformed pod CIDR",
+    { topology: { controlPlane: cp }, settings: { network: { pods: { cidrBlocks: ["192.168.0.0/33"] } } } },
+    "pods.cidrBlocks must be CIDRs",
+  ),
+  tkc(
+    "pod and service CIDRs overlapping",
+    {
+      topology: { controlPlane: cp },
+      settings: {
+        network: { pods: { cidrBlocks: ["10.96.0.0/16"] }, services: { cidrBlocks: ["10.96.0.0/12"] } },
+      },
+    },
+    "must not overlap",
+  ),
+  tkc(
+    "control plane without a VM class",
+    { topology: { controlPlane: { ...cp, vmClass: undefined } } },
+    "vmClass: Required value",
+  ),
+  vm("unknown power state", { className: "x", powerState: "Sleeping" }, "spec.powerState: Unsupported value"),
+  vm(
+    "nextRestartTime that is not now or a time",
+    { className: "x", nextRestartTime: "tomorrow" },
+    "nextRestartTime may only be set",
+  ),
   svns("negative CPU limit", { limits: { cpu: "-1" } }, "limits.cpu must be a positive quantity"),
   svns(
     "CPU limit that is not a quantity",
@@ -144,7 +210,7 @@ describe("the API server refuses invalid manifests with a message naming the fie
 
   it.each(cases)("$rt.kind: $what", async (c) => {
     const body = {
-      apiVersion: api,
+      apiVersion: c.rt.group === "vsphere.pacific.dev" ? api : `${c.rt.group}/${c.rt.version}`,
       kind: c.rt.kind,
       metadata: { name: c.name, ...(c.rt.namespaced ? { namespace: "default" } : {}) },
       spec: c.spec,
