@@ -7,6 +7,7 @@
 #   hack/manager.sh start              build, then run the manager in the background (idempotent)
 #   hack/manager.sh stop               stop it (SIGTERM: it drains and releases its Lease)
 #   hack/manager.sh status             say whether it runs
+#   hack/manager.sh wait-ready         wait until the chart's RBAC and its kinds are in effect at the API server
 #
 # KUBECONFIG must point at the cluster (as the admin, to request the token).
 #   PACIFIC_NAMESPACE (pacific-system), PACIFIC_SERVICE_ACCOUNT (pacific), PACIFIC_METRICS_ADDRESS (127.0.0.1:8080)
@@ -30,11 +31,34 @@ running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null && grep
 owner_probe() {
   echo "{apiVersion: coordination.k8s.io/v1, kind: Lease, metadata: {name: pacific-owner-probe, namespace: kube-node-lease, ownerReferences: ["
   local sep=""
-  for kind in ESXiHost SupervisorNamespace StorageClassBinding VSpherePod; do
-    echo "$sep{apiVersion: vsphere.pacific.dev/v1alpha1, kind: $kind, name: probe, uid: 00000000-0000-0000-0000-000000000000, blockOwnerDeletion: true}"
+  for owner in vsphere.pacific.dev/v1alpha1:ESXiHost vsphere.pacific.dev/v1alpha1:SupervisorNamespace \
+    vsphere.pacific.dev/v1alpha1:StorageClassBinding vsphere.pacific.dev/v1alpha1:VSpherePod \
+    run.tanzu.vmware.com/v1alpha3:TanzuKubernetesCluster cluster.x-k8s.io/v1beta1:Cluster \
+    cluster.x-k8s.io/v1beta1:MachineDeployment cluster.x-k8s.io/v1beta1:Machine \
+    controlplane.cluster.x-k8s.io/v1beta1:KubeadmControlPlane; do
+    echo "$sep{apiVersion: ${owner%%:*}, kind: ${owner#*:}, name: probe, uid: 00000000-0000-0000-0000-000000000000, blockOwnerDeletion: true}"
     sep=","
   done
   echo "]}}"
+}
+
+# Right after `helm install`, wait until the chart's RBAC and admission's view of its kinds are in
+# effect, rather than start with a burst of 403s that retries would absorb.
+wait_in_effect() {
+  local as="system:serviceaccount:$ns:$sa"
+  for _ in $(seq 1 60); do
+    kubectl auth can-i watch esxihosts.vsphere.pacific.dev --as "$as" >/dev/null 2>&1 &&
+      kubectl auth can-i create leases -n kube-node-lease --as "$as" >/dev/null 2>&1 &&
+      kubectl auth can-i update leases -n "$ns" --as "$as" >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  # OwnerReferencesPermissionEnforcement (hardened clusters, and ours) resolves an owner's kind
+  # through a discovery cache that lags a new CRD by seconds, refusing blockOwnerDeletion meanwhile.
+  for _ in $(seq 1 60); do
+    owner_probe | kubectl create --dry-run=server --as "$as" -f - >/dev/null 2>&1 && return 0
+    sleep 0.5
+  done
+  die "the chart's RBAC or kinds are not in effect after 30 s: $(owner_probe | kubectl create --dry-run=server --as "$as" -f - 2>&1)"
 }
 
 kubeconfig() {
@@ -71,28 +95,14 @@ KUBECONFIG
 
 case "${1:-}" in
   kubeconfig) kubeconfig "${2:-}" >/dev/null; echo "${2:-$state/manager.kubeconfig}" ;;
+  wait-ready) wait_in_effect ;;
   start)
     if running; then log "already running (pid $(cat "$pidfile"))"; exit 0; fi
     cd "$root"
     [ -f dist/controllers/main.js ] && [ -z "$(find controllers -newer dist/controllers/main.js -name '*.ts' -print -quit)" ] ||
       npm run --silent build
     kc=$(kubeconfig)
-    # Right after `helm install` the API server's RBAC cache may not have the chart's bindings yet:
-    # wait until they are in effect rather than start with a burst of 403s.
-    as="system:serviceaccount:$ns:$sa"
-    for _ in $(seq 1 60); do
-      kubectl auth can-i watch esxihosts.vsphere.pacific.dev --as "$as" >/dev/null 2>&1 &&
-        kubectl auth can-i create leases -n kube-node-lease --as "$as" >/dev/null 2>&1 &&
-        kubectl auth can-i update leases -n "$ns" --as "$as" >/dev/null 2>&1 && break
-      sleep 0.5
-    done
-    # ... and until admission maps the freshly installed kinds: OwnerReferencesPermissionEnforcement
-    # (hardened clusters, and ours) resolves an owner's kind through a discovery cache that lags a
-    # new CRD by a few seconds, refusing blockOwnerDeletion with 403 meanwhile.
-    for _ in $(seq 1 60); do
-      owner_probe | kubectl create --dry-run=server --as "$as" -f - >/dev/null 2>&1 && break
-      sleep 0.5
-    done
+    wait_in_effect
     mkdir -p "$state"
     setsid node dist/controllers/main.js --kubeconfig "$kc" --namespace "$ns" --bind-address "$addr" \
       --settings-configmap "${PACIFIC_SETTINGS_CONFIGMAP:-pacific-settings}" >>"$logfile" 2>&1 </dev/null &

@@ -32,6 +32,8 @@ export function vipsInUse(...informers: Array<Informer<LoadBalanced>>): () => st
     );
 }
 
+const vipOf = (o: LoadBalanced) => o.status?.loadBalancer?.ingress?.[0]?.ip;
+
 export class LoadBalancerReconciler implements Reconciler {
   constructor(
     private readonly client: KubeClient,
@@ -132,9 +134,18 @@ export function setupLoadBalancer(
   services: Informer<LoadBalanced>,
   namespaces: Informer<V1Namespace>,
 ): void {
+  // A VIP released by either kind wakes whoever waits for one (an exhausted pool is retried anyway).
+  const starving = (inf: Informer<LoadBalanced>) => () =>
+    inf.store
+      .list()
+      .filter((o) => o.spec?.type === "LoadBalancer" && !o.status?.loadBalancer?.ingress?.length)
+      .map((o) => ({ namespace: o.metadata?.namespace, name: o.metadata!.name! }));
+  const released = { predicate: (o: LoadBalanced, n: LoadBalanced) => vipOf(o) !== vipOf(n) };
   mgr
     .controller("virtualmachineservice")
     .for(VirtualMachineServiceResource)
+    .watches(VirtualMachineServiceResource, starving(vmServices), released)
+    .watches(Services, starving(vmServices), released)
     .withOptions({ maxConcurrentReconciles: 1 }) // one allocation at a time: the lowest free VIP is well defined
     .complete(
       new LoadBalancerReconciler(
@@ -149,6 +160,8 @@ export function setupLoadBalancer(
   mgr
     .controller("loadbalancer-service")
     .for(Services, { predicate: anyChange })
+    .watches(Services, starving(services), released)
+    .watches(VirtualMachineServiceResource, starving(services), released)
     .withOptions({ maxConcurrentReconciles: 1 })
     .complete(new LoadBalancerReconciler(mgr.client, "Service", services, namespaces, pool, mgr.events));
   const used = new Gauge({

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { expect } from "vitest";
 import { defaultConfig } from "../../controllers/config.ts";
+import { apiStatus } from "../../controllers/runtime/errors.ts";
 import { newLogger } from "../../controllers/runtime/log.ts";
 import { Manager } from "../../controllers/runtime/manager.ts";
 import { defaultSettings, type SimulationSettings } from "../../controllers/settings.ts";
@@ -30,18 +31,47 @@ export async function startPacific(settings: Partial<SimulationSettings> = {}): 
     logger: newLogger("pacific-e2e", process.env.LOG_LEVEL ?? "warn"),
     resyncMs: 60_000,
   });
+  recordRefusals(mgr);
   setupControllers(mgr, { ...defaultConfig, settings: { ...defaultSettings, ...settings } });
   await mgr.start();
   await mgr.waitForCacheSync();
   return mgr;
 }
 
-/** The manager was never refused by the API server: the chart's RBAC covers all it did. */
+const refusals = new WeakMap<Manager, string[]>();
+
+/** Keeps the message of every request the API server refuses with 403, to tell RBAC from the rest. */
+function recordRefusals(mgr: Manager): void {
+  const seen: string[] = [];
+  refusals.set(mgr, seen);
+  const request = mgr.client.request.bind(mgr.client);
+  mgr.client.request = async <T>(...args: Parameters<typeof request>): Promise<T> => {
+    try {
+      return await request<T>(...args);
+    } catch (e) {
+      const s = apiStatus(e);
+      if (s.code === 403) seen.push(`${args[0]} ${args[1]}: ${s.message}`);
+      throw e;
+    }
+  };
+}
+
+/**
+ * The chart's RBAC covered every request: no 403 that is an authorization denial. Other 403s are
+ * admission's (a namespace another suite is deleting refuses new content, a quota refuses a pod) and
+ * the controllers handle them.
+ */
 export async function expectNoForbidden(mgr: Manager): Promise<void> {
-  const counter =
-    (await mgr.metrics.registry.getSingleMetric("rest_client_requests_total")?.get())?.values ?? [];
-  const forbidden = counter.filter((v) => v.labels.code === "403" && v.value > 0);
-  expect(forbidden, "requests refused with 403 (missing RBAC in charts/pacific/templates/rbac.yaml)").toEqual(
-    [],
+  const all = refusals.get(mgr) ?? [];
+  if (all.length)
+    console.info(`403s that are not RBAC denials (admission): ${JSON.stringify(all.slice(0, 5))}`);
+  const denied = all.filter((m) =>
+    / cannot (get|list|watch|create|update|patch|delete|deletecollection|bind|escalate) |can't set finalizers on/.test(
+      m,
+    ),
   );
+  expect(
+    denied,
+    `denied by RBAC (charts/pacific/templates/rbac.yaml misses them); all 403s: ${JSON.stringify(all.slice(0, 10))}`,
+  ).toEqual([]);
 }

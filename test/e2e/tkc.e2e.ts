@@ -375,6 +375,66 @@ describe("a TanzuKubernetesCluster from the documentation", () => {
   });
 });
 
+describe("a VirtualMachine on its own", () => {
+  const vmObj = (name: string, spec: Partial<VirtualMachine["spec"]>): VirtualMachine =>
+    ({
+      apiVersion: "vmoperator.vmware.com/v1alpha3",
+      kind: "VirtualMachine",
+      metadata: { name, namespace: ns },
+      spec: { className: "guaranteed-medium", imageName: "ubuntu-22.04", storageClass: STORAGE, ...spec },
+    }) as VirtualMachine;
+  const getVm = (name: string) => client.get<VirtualMachine>(VirtualMachineResource, name, ns);
+
+  it("does not start with a storage class the namespace is not bound to, and says why", async () => {
+    await client.create(VirtualMachineResource, vmObj("vm-nostorage", { storageClass: "gold-unbound" }));
+    const v = await eventually("storage reported", async () => {
+      const x = await getVm("vm-nostorage");
+      return cond(x, "VirtualMachineStorageReady")?.status === "False" && x;
+    });
+    expect(cond(v, "VirtualMachineStorageReady")?.message).toContain("gold-unbound");
+    expect(v.status?.host).toBeUndefined();
+    await client.delete(VirtualMachineResource, "vm-nostorage", ns);
+  });
+
+  it("reserves its class on the host (the Node's allocatable drops), resizes, powers off and on, restarts", async () => {
+    await client.create(VirtualMachineResource, vmObj("vm-1", {}));
+    let v = await eventually("VM on", async () => {
+      const x = await getVm("vm-1");
+      return x.status?.powerState === "PoweredOn" && x;
+    });
+    const host = v.status!.host!;
+    const allocatable = async () =>
+      Number(JSON.parse(kubectl(["get", "node", host, "-o", "json"])).status.allocatable.cpu as string);
+    await eventually(
+      "Node allocatable lowered by the 2-vCPU reservation",
+      async () => (await allocatable()) <= 14,
+    );
+    // Resize to a class with no reservation: applied (the host has room), the reservation released.
+    await client.patch(VirtualMachineResource, "vm-1", ns, { spec: { className: "best-effort-small" } });
+    v = await eventually("resized", async () => {
+      const x = await getVm("vm-1");
+      return x.status?.class?.name === "best-effort-small" && x;
+    });
+    await eventually("reservation released", async () => (await allocatable()) === 16);
+    for (const state of ["PoweredOff", "Suspended", "PoweredOn"] as const) {
+      await client.patch(VirtualMachineResource, "vm-1", ns, { spec: { powerState: state } });
+      await eventually(`power ${state}`, async () => (await getVm("vm-1")).status?.powerState === state);
+    }
+    await client.patch(VirtualMachineResource, "vm-1", ns, { spec: { nextRestartTime: "now" } });
+    v = await eventually("restarted", async () => {
+      const x = await getVm("vm-1");
+      return (
+        !!x.status?.lastRestartTime &&
+        x.status.lastRestartTime === x.spec.nextRestartTime &&
+        x.status.powerState === "PoweredOn" &&
+        x
+      );
+    });
+    expect(v.spec.nextRestartTime).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+    await client.delete(VirtualMachineResource, "vm-1", ns);
+  });
+});
+
 describe("what only the cluster's state can judge", () => {
   it("reports a VM class the namespace does not have, and makes nothing", async () => {
     await client.create(TanzuKubernetesClusterResource, docTkc("tkc-noclass", ns, "guaranteed-8xlarge"));

@@ -44,7 +44,7 @@ export const RELEASE_NAMESPACE = "pacific-system";
  * (replicas=0), which the suites run in-process with the chart's ServiceAccount token.
  */
 export function installChart(...extra: string[]): string {
-  return helm(
+  const out = helm(
     "upgrade",
     "--install",
     RELEASE,
@@ -59,4 +59,7 @@ export function installChart(...extra: string[]): string {
     "2m",
     ...extra,
   );
+  // Until the (re-)created RBAC and the chart's kinds are in effect, a manager would meet 403s.
+  execFileSync("bash", [join(root, "hack", "manager.sh"), "wait-ready"], { stdio: "pipe" });
+  return out;
 }
