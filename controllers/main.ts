@@ -5,6 +5,7 @@ import * as k8s from "@kubernetes/client-node";
 import { loadConfig, type PacificConfig } from "./config.ts";
 import { newLogger } from "./runtime/log.ts";
 import { Manager } from "./runtime/manager.ts";
+import { parseDuration } from "./settings.ts";
 import { setupControllers } from "./setup.ts";
 
 const { values: flags } = parseArgs({
@@ -20,6 +21,7 @@ const { values: flags } = parseArgs({
       default: process.env.PACIFIC_SETTINGS_CONFIGMAP ?? "pacific-settings",
     },
     "log-level": { type: "string", default: process.env.LOG_LEVEL ?? "info" },
+    "watch-timeout": { type: "string", default: process.env.PACIFIC_WATCH_TIMEOUT ?? "150s" },
     help: { type: "boolean", default: false },
   },
 });
@@ -33,6 +35,7 @@ if (flags.help) {
   --kube-api-qps N           client-side rate limit; 0 turns it off (default 200)
   --kube-api-burst N         (default 400)
   --settings-configmap NAME  ConfigMap (in --namespace) with the simulation settings and VM classes (default pacific-settings)
+  --watch-timeout DURATION   restart a watch silent for this long (default 150s; bookmarks come every minute)
   --log-level LEVEL          debug, info, warn, error (default info)`);
   process.exit(0);
 }
@@ -50,6 +53,7 @@ const mgr = new Manager({
   bindAddress: flags["bind-address"],
   qps: Number(flags["kube-api-qps"]),
   burst: Number(flags["kube-api-burst"]),
+  watchdogMs: parseDuration(flags["watch-timeout"]),
   logger: log,
 });
 
