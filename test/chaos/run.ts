@@ -419,8 +419,13 @@ async function main(): Promise<void> {
   const lastFault = Date.now();
   let verdicts: Verdict[] = [];
   let converged = false;
+  const lastViolated = new Map<string, { at: number; first: string }>();
   while (Date.now() - lastFault < 120_000) {
     verdicts = await checkInvariants(client).catch(() => []);
+    // Which invariant holds convergence back: the last moment each one was violated.
+    for (const v of verdicts)
+      if (v.violations.length)
+        lastViolated.set(v.name, { at: Date.now() - lastFault, first: v.violations[0]! });
     if (verdicts.length && verdicts.every((v) => v.violations.length === 0)) {
       converged = true;
       break;
@@ -446,6 +451,12 @@ async function main(): Promise<void> {
       faults: { ...faults, managerKills: kills },
       convergeSeconds,
       converged,
+      heldBackBy: Object.fromEntries(
+        [...lastViolated].map(([name, v]) => [
+          name,
+          { untilSeconds: Math.round(v.at / 100) / 10, example: v.first.slice(0, 160) },
+        ]),
+      ),
       invariants: verdicts.map((v) => ({
         name: v.name,
         checked: v.checked,
