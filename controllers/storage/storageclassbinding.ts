@@ -10,6 +10,7 @@ import { SupervisorNamespaceResource } from "../api/vsphere/supervisornamespace.
 import type { KubeClient } from "../runtime/client.ts";
 import { type NewCondition, setConditions } from "../runtime/conditions.ts";
 import { anyChange, type Reconciler, type Request, type Result } from "../runtime/controller.ts";
+import { isAlreadyExists } from "../runtime/errors.ts";
 import type { EventRecorder } from "../runtime/events.ts";
 import type { Informer } from "../runtime/informer.ts";
 import type { Logger } from "../runtime/log.ts";
@@ -53,19 +54,28 @@ export class StorageClassBindingReconciler implements Reconciler {
 
     let sc = this.classes.store.get(storageClass);
     if (!sc) {
-      sc = await this.client.create<V1StorageClass>(StorageClasses, {
-        apiVersion: "storage.k8s.io/v1",
-        kind: "StorageClass",
-        metadata: { name: storageClass, labels: { "app.kubernetes.io/managed-by": "pacific" } },
-        provisioner: CSI_DRIVER,
-        parameters: {
-          storagePolicyName: b.spec.storagePolicyName ?? storageClass,
-          ...(b.spec.encrypted ? { encryption: "true" } : {}),
-        },
-        reclaimPolicy: "Delete",
-        volumeBindingMode: "Immediate",
-        allowVolumeExpansion: true,
-      });
+      const made = await this.client
+        .create<V1StorageClass>(StorageClasses, {
+          apiVersion: "storage.k8s.io/v1",
+          kind: "StorageClass",
+          metadata: { name: storageClass, labels: { "app.kubernetes.io/managed-by": "pacific" } },
+          provisioner: CSI_DRIVER,
+          parameters: {
+            storagePolicyName: b.spec.storagePolicyName ?? storageClass,
+            ...(b.spec.encrypted ? { encryption: "true" } : {}),
+          },
+          reclaimPolicy: "Delete",
+          volumeBindingMode: "Immediate",
+          allowVolumeExpansion: true,
+        })
+        .catch((e: unknown) => {
+          // Another binding of the same class (in another namespace) made it a moment ago: the
+          // cache will show it shortly; that is no failure.
+          if (isAlreadyExists(e)) return undefined;
+          throw e;
+        });
+      if (!made) return { requeueAfter: 500 };
+      sc = made;
       log.info({ kind: "StorageClass", name: storageClass }, "created storage class");
     }
     if (svns.spec.encryption && !isEncrypted(sc)) {
