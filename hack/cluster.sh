@@ -59,7 +59,14 @@ start_component() { # name binary args...
   log "starting $c"
   # setsid: the component outlives the shell that started it and gets no terminal signals.
   setsid "$@" >>"$state/$c.log" 2>&1 </dev/null &
-  echo $! >"$state/$c.pid"
+  local pid=$!
+  echo "$pid" >"$state/$c.pid"
+  # Until the forked shell has exec'd the binary, /proc/<pid>/cmdline is still this script's, and
+  # pid_of would call a component that is merely starting "exited" (seen on a busy machine).
+  for _ in $(seq 1 100); do
+    [ -n "$(pid_of "$c")" ] || ! kill -0 "$pid" 2>/dev/null && break
+    sleep 0.05
+  done
 }
 
 # ---------- PKI (openssl): one CA, a serving cert, a client cert per identity ----------
