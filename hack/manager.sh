@@ -20,9 +20,13 @@ addr=${PACIFIC_METRICS_ADDRESS:-127.0.0.1:8080}
 pidfile=$state/manager.pid
 logfile=$state/manager.log
 
-command -v kubectl >/dev/null || PATH="$(bash "$root/hack/build-tools.sh" --print-dir kubernetes):$PATH"
+# The kubectl built with the control plane first: a machine's own may be older, or not kubectl at all
+# (one Debian image's reads no YAML from stdin).
+k8s_bin=$(bash "$root/hack/build-tools.sh" --print-dir kubernetes)
+[ -x "$k8s_bin/kubectl" ] && PATH="$k8s_bin:$PATH"
 die() { echo "[manager] error: $*" >&2; exit 1; }
 log() { echo "[manager] $*" >&2; }
+command -v kubectl >/dev/null || die "no kubectl: run npm run tools"
 
 running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null && grep -q "controllers/main" "/proc/$(cat "$pidfile")/cmdline" 2>/dev/null; }
 

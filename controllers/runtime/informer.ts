@@ -3,8 +3,9 @@
 // - every error restarts it with jittered backoff (client-node's stops for good after most errors);
 // - 410 Gone / "too old resource version" relists and diffs against the cache, emitting deletes for
 //   objects that vanished while the watch was away;
-// - 401/403 are fatal and visible: `authError` is set (readyz fails), the log says why, and it keeps
-//   retrying slowly so that fixed RBAC heals it;
+// - 401/403 are visible: `authError` is set (readyz fails) and the log says why; they are retried
+//   with the same backoff as any error, because they can be transient (a kube-apiserver that has just
+//   restarted denies until its RBAC caches sync) and fixed RBAC should heal at once;
 // - a watchdog restarts a watch that delivers neither events nor bookmarks for `watchdogMs`
 //   (half-open connections stall silently);
 // - a periodic resync re-delivers every object as an update (old === new) to its handlers.
@@ -135,7 +136,7 @@ export class Informer<T extends KubeObject> {
           continue;
         }
         this.failures++;
-        const delay = this.backoff(isAuthError(e));
+        const delay = this.backoff();
         const fields = {
           resource: this.resource.plural,
           code: s.code,
@@ -151,9 +152,13 @@ export class Informer<T extends KubeObject> {
     }
   }
 
-  /** Jittered exponential backoff: 0.8 s doubling to 30 s (auth errors wait the full 30 s). */
-  private backoff(auth: boolean): number {
-    const base = auth ? 30_000 : Math.min(30_000, 800 * 2 ** Math.min(this.failures - 1, 6));
+  /**
+   * Jittered exponential backoff: 0.8 s doubling to 30 s, for auth errors too (client-go's reflector
+   * does the same). The chaos suite caught a flat 30 s wait for 403s keeping a manager blind for up to
+   * 45 s after a kube-apiserver restart.
+   */
+  private backoff(): number {
+    const base = Math.min(30_000, 800 * 2 ** Math.min(this.failures - 1, 6));
     return Math.round(base * (0.5 + Math.random()));
   }
 

@@ -1,23 +1,35 @@
 // The Pacific managers under test: real processes (the compiled manager, as the image runs it) with
 // the chart ServiceAccount's kubeconfig, leader election on, a short watch watchdog so a stalled API
-// server is noticed within the run. They can be SIGKILLed and restarted at any moment.
+// server is noticed within the run. They can be SIGKILLed at any moment; like a Deployment's pods,
+// they are restarted whenever they exit (killed, or on their own: a lost lease is fatal).
 import { type ChildProcess, spawn } from "node:child_process";
+import { closeSync, openSync } from "node:fs";
 import { join } from "node:path";
 
 export class ManagerProc {
   private child: ChildProcess | undefined;
+  private stopped = true;
+  private restartTimer: NodeJS.Timeout | undefined;
   kills = 0;
+  /** Exits the suite did not cause (a lost lease is fatal by design): the restart policy brings it back. */
+  selfExits = 0;
 
   constructor(
     readonly name: string,
     readonly port: number,
     private readonly root: string,
     private readonly kubeconfig: string,
+    private readonly logFile: string,
+    /** The delay before a restart, as a kubelet's restartPolicy Always would wait. */
+    private readonly restartDelay: () => number,
   ) {}
 
   start(): void {
+    this.stopped = false;
+    clearTimeout(this.restartTimer);
     if (this.running()) return;
-    this.child = spawn(
+    const log = openSync(this.logFile, "a");
+    const child = spawn(
       process.execPath,
       [
         join(this.root, "dist", "controllers", "main.js"),
@@ -28,11 +40,24 @@ export class ManagerProc {
         "--log-level=error",
       ],
       {
-        stdio: ["ignore", "ignore", "ignore"],
+        stdio: ["ignore", log, log],
         env: { ...process.env, PACIFIC_VM_BOOT_DELAY: "0s", PACIFIC_POD_START_DELAY: "0s" },
       },
     );
+    closeSync(log);
+    this.child = child;
+    let killed = false;
+    this.killMark = () => {
+      killed = true;
+    };
+    child.once("exit", () => {
+      if (this.stopped) return;
+      if (!killed) this.selfExits++;
+      this.restartTimer = setTimeout(() => this.start(), this.restartDelay());
+    });
   }
+
+  private killMark: () => void = () => undefined;
 
   running(): boolean {
     return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
@@ -41,12 +66,15 @@ export class ManagerProc {
   /** SIGKILL; false when it was not running. */
   kill(): boolean {
     if (!this.running()) return false;
+    this.killMark();
     this.child!.kill("SIGKILL");
     this.kills++;
     return true;
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.restartTimer);
     if (!this.running()) return;
     const exited = new Promise((r) => this.child!.once("exit", r));
     this.child!.kill("SIGTERM");

@@ -42,12 +42,18 @@ function rng(s: number): () => number {
   };
 }
 const rand = rng(seed);
+// Restart delays draw from their own stream, so the workload's sequence depends on the seed alone.
+const restartRand = rng(seed ^ 0x5eed);
+const restartDelay = () => Math.floor(restartRand() * 3000);
 const pick = <T>(xs: T[]): T | undefined => (xs.length ? xs[Math.floor(rand() * xs.length)] : undefined);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sh = (...a: string[]) => execFileSync("bash", a, { cwd: root, stdio: "pipe", encoding: "utf8" });
 
 // The local control plane is started (or found running) before the kubeconfig is read.
+// The faults stop and start its processes, so the suite runs against this cluster whatever
+// KUBECONFIG says (helm and the managers inherit it).
 sh("hack/cluster.sh", "up");
+process.env.KUBECONFIG = join(root, ".cluster", "kubeconfig");
 const kc = new k8s.KubeConfig();
 kc.loadFromDefault();
 const client = new KubeClient(kc);
@@ -62,6 +68,7 @@ const RELEASES = [
 const hosts = new Set<string>();
 const failed = new Set<string>();
 const namespaces = new Set<string>();
+const homes = new Set<string>();
 const vpods = new Map<string, string>(); // name → namespace
 const tkcs = new Map<string, { ns: string; release: number }>();
 let serial = 0;
@@ -130,8 +137,9 @@ const ops: Array<[number, () => Promise<unknown>]> = [
   [
     1,
     async () => {
-      if (namespaces.size <= 2) return;
-      const ns = pick([...namespaces])!;
+      // The two homes made first stay, so that the end state holds VSpherePods and TKCs to check.
+      const ns = pick([...namespaces].filter((n) => !homes.has(n)));
+      if (!ns) return;
       namespaces.delete(ns);
       for (const [n, v] of vpods) if (v === ns) vpods.delete(n);
       for (const [n, t] of tkcs) if (t.ns === ns) tkcs.delete(n);
@@ -317,15 +325,17 @@ async function main(): Promise<void> {
   );
   sh("hack/manager.sh", "wait-ready");
   execFileSync("npm", ["run", "--silent", "build"], { cwd: root, stdio: "pipe" });
-  const kubeconfig = join(mkdtempSync(join(tmpdir(), "pacific-chaos-")), "kubeconfig");
+  const work = mkdtempSync(join(tmpdir(), "pacific-chaos-"));
+  const kubeconfig = join(work, "kubeconfig");
   sh("hack/manager.sh", "kubeconfig", kubeconfig);
   const managers = [
-    new ManagerProc("a", 18101, root, kubeconfig),
-    new ManagerProc("b", 18102, root, kubeconfig),
+    new ManagerProc("a", 18101, root, kubeconfig, join(work, "manager-a.log"), restartDelay),
+    new ManagerProc("b", 18102, root, kubeconfig, join(work, "manager-b.log"), restartDelay),
   ];
   for (const m of managers) m.start();
   // Homes for VSpherePods and TKCs from the start (more come and go during the run).
   for (const ns of [await createNamespace(), await createNamespace()]) {
+    homes.add(ns);
     const deadline = Date.now() + 60_000;
     while (
       !(await client.get(Namespaces, ns).then(
@@ -386,8 +396,10 @@ async function main(): Promise<void> {
     if (f) await f();
     if (i > 0 && i % killEvery === 0) {
       // Every fourth kill takes the leader (a new one leads after the 15 s lease); the others a
-      // replica at random, usually the standby. Each is restarted a moment later.
+      // replica at random, usually the standby. Each is restarted 0-3 s later (its restart policy).
       killNo++;
+      // Both may be restarting (a kill a moment ago, or a lease lost in a stall): wait for one.
+      for (let w = 0; w < 50 && !managers.some((m) => m.running()); w++) await sleep(100);
       const running = managers.filter((m) => m.running());
       const leader = (await Promise.all(running.map(async (m) => ((await m.leads()) ? m : undefined)))).find(
         Boolean,
@@ -395,7 +407,6 @@ async function main(): Promise<void> {
       const victim =
         killNo % 4 === 0 && leader ? leader : (pick(running.filter((m) => m !== leader)) ?? pick(running));
       if (victim?.kill()) fault(victim === leader ? "SIGKILL of the leader" : "SIGKILL of the standby");
-      if (victim) setTimeout(() => victim.start(), Math.floor(rand() * 3000));
     }
     try {
       await randomOp()();
@@ -434,6 +445,7 @@ async function main(): Promise<void> {
   }
   const convergeSeconds = Math.round((Date.now() - lastFault) / 100) / 10;
   const kills = managers.reduce((n, m) => n + m.kills, 0);
+  const selfExits = managers.reduce((n, m) => n + m.selfExits, 0);
   console.log(
     JSON.stringify({
       chaos: "result",
@@ -448,7 +460,8 @@ async function main(): Promise<void> {
         vspherePods: vpods.size,
         tkcs: tkcs.size,
       },
-      faults: { ...faults, managerKills: kills },
+      faults: { ...faults, managerKills: kills, managerExitsOnTheirOwn: selfExits },
+      managerLogs: work,
       convergeSeconds,
       converged,
       heldBackBy: Object.fromEntries(

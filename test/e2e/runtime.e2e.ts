@@ -54,6 +54,43 @@ function recordingInformer(label: string, watchdogMs?: number) {
   return { inf, seen, names };
 }
 
+describe("informer and RBAC", () => {
+  it("retries a denied list with backoff, not a flat wait: granted access heals it within seconds", async () => {
+    // A kube-apiserver that has just restarted denies requests until its RBAC caches sync; the
+    // chaos suite saw informers then wait 15-45 s. Here: a user with no rights, then a Role.
+    const user = uniqueName("denied");
+    const asUser = new KubeClient(kc, { impersonate: { user, groups: ["system:authenticated"] } });
+    const inf = new Informer<KubeObject>(ConfigMaps, asUser, silentLogger, { namespace: ns, resyncMs: 0 });
+    inf.start();
+    try {
+      await eventually("the first list is denied", async () => inf.authError);
+      const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
+      await rbac.createNamespacedRole({
+        namespace: ns,
+        body: {
+          metadata: { name: user },
+          rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["list", "watch"] }],
+        },
+      });
+      await rbac.createNamespacedRoleBinding({
+        namespace: ns,
+        body: {
+          metadata: { name: user },
+          roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: user },
+          subjects: [{ kind: "User", name: user, apiGroup: "rbac.authorization.k8s.io" }],
+        },
+      });
+      const granted = Date.now();
+      await eventually("synced once granted", async () => inf.hasSynced, 15_000);
+      // Backoff after n denials is 0.8·2^(n-1) s ± 50%: a few seconds here, never the old 15-45 s.
+      expect(Date.now() - granted).toBeLessThan(12_000);
+      expect(inf.authError).toBe(false);
+    } finally {
+      inf.stop();
+    }
+  });
+});
+
 describe.skipIf(!local)("informer under faults (local control plane)", () => {
   it("keeps serving after kube-apiserver stops and starts, and converges on what changed meanwhile", async () => {
     const label = uniqueName("restart");

@@ -4,6 +4,7 @@ import type {
   V1PersistentVolumeClaim,
   V1ResourceQuota,
   V1RoleBinding,
+  V1StorageClass,
 } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -20,8 +21,11 @@ import {
   SupervisorNamespaceResource,
 } from "../../controllers/api/vsphere/supervisornamespace.ts";
 import { VSpherePodResource } from "../../controllers/api/vsphere/vspherepod.ts";
-import { KubeClient } from "../../controllers/runtime/client.ts";
+import { KubeClient, type KubeObject } from "../../controllers/runtime/client.ts";
 import { apiStatus } from "../../controllers/runtime/errors.ts";
+import { EventRecorder } from "../../controllers/runtime/events.ts";
+import { Informer } from "../../controllers/runtime/informer.ts";
+import { silentLogger } from "../../controllers/runtime/log.ts";
 import type { Manager } from "../../controllers/runtime/manager.ts";
 import {
   ConfigMaps,
@@ -33,7 +37,9 @@ import {
   ResourceQuotas,
   type ResourceType,
   RoleBindings,
+  StorageClasses,
 } from "../../controllers/runtime/resource.ts";
+import { StorageClassBindingReconciler } from "../../controllers/storage/storageclassbinding.ts";
 import { eventually, isNotFound, kubeConfig, uniqueName } from "./kube.ts";
 import { expectNoForbidden, startPacific } from "./pacific.ts";
 
@@ -409,6 +415,55 @@ describe("the Storage Service", () => {
         ),
       60_000,
     );
+  });
+
+  it("takes a StorageClass made meanwhile by another binding (AlreadyExists) as no failure", async () => {
+    // Two bindings of one new class in two namespaces both find it missing in the cache and create
+    // it; the chaos suite caught the loser failing its reconcile. Made deterministic here: the
+    // reconciler's class cache is stopped before the running manager makes the class.
+    const shared = `shared-${suffix}`;
+    const inf = <T extends KubeObject>(rt: ResourceType) =>
+      new Informer<T>(rt, admin, silentLogger, { resyncMs: 0 });
+    const caches = {
+      bindings: inf<StorageClassBinding>(StorageClassBindingResource),
+      svns: inf<SupervisorNamespace>(SupervisorNamespaceResource),
+      classes: inf<V1StorageClass & KubeObject>(StorageClasses),
+      quotas: inf<V1ResourceQuota & KubeObject>(ResourceQuotas),
+      namespaces: inf<V1Namespace & KubeObject>(Namespaces),
+    };
+    const all = Object.values(caches);
+    for (const i of all) i.start();
+    try {
+      await Promise.all(all.map((i) => i.waitForSync()));
+      caches.classes.stop();
+      // The running manager binds it and makes the class; our class cache never sees it.
+      await admin.create(StorageClassBindingResource, {
+        apiVersion: "vsphere.pacific.dev/v1alpha1",
+        kind: "StorageClassBinding",
+        metadata: { name: `${dev}-${shared}` },
+        spec: { namespace: dev, storageClass: shared, limit: "1Gi" },
+      });
+      await eventually("the class made", async () => !!(await admin.get(StorageClasses, shared)));
+      await eventually(
+        "the binding in the cache",
+        async () => !!caches.bindings.store.get(`${dev}-${shared}`),
+      );
+      expect(caches.classes.store.get(shared)).toBeUndefined();
+      const r = new StorageClassBindingReconciler(
+        admin,
+        caches.bindings,
+        caches.svns,
+        caches.classes,
+        caches.quotas,
+        caches.namespaces,
+        new EventRecorder(admin, "e2e", "e2e", silentLogger),
+      );
+      expect(await r.reconcile({ name: `${dev}-${shared}` }, silentLogger)).toEqual({ requeueAfter: 500 });
+    } finally {
+      for (const i of all) i.stop();
+      await admin.delete(StorageClassBindingResource, `${dev}-${shared}`);
+      await admin.delete(StorageClasses, shared).catch(() => undefined);
+    }
   });
 
   it("rejects at admission a PVC whose class is not bound to the namespace", async () => {
