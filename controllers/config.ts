@@ -5,7 +5,7 @@
 import type { V1ConfigMap } from "@kubernetes/client-node";
 import type { VirtualMachineClassSpec } from "./api/vmoperator/virtualmachineclass.ts";
 import type { KubeClient } from "./runtime/client.ts";
-import { isNotFound } from "./runtime/errors.ts";
+import { apiStatus, isNotFound, isTransient } from "./runtime/errors.ts";
 import type { Logger } from "./runtime/log.ts";
 import { ConfigMaps } from "./runtime/resource.ts";
 import { defaultSettings, loadSettings, type SimulationSettings } from "./settings.ts";
@@ -44,30 +44,50 @@ export function configFromData(
   };
 }
 
-/** Reads the settings ConfigMap (absent → defaults) and discovers the optional APIs. */
+/**
+ * Reads the settings ConfigMap (absent → defaults) and discovers the optional APIs. What the API
+ * server cannot answer yet (it is restarting, see isTransient) is asked again with backoff for up to
+ * `patienceMs`: exiting would only earn the pod a CrashLoopBackOff. A bad value throws at once.
+ */
 export async function loadConfig(
   client: KubeClient,
   namespace: string,
   configMap: string,
   log: Logger,
+  patienceMs = 120_000,
 ): Promise<PacificConfig> {
+  const deadline = Date.now() + patienceMs;
+  const ask = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (!isTransient(e) || Date.now() > deadline) throw e;
+        const delay = Math.min(10_000, 250 * 2 ** attempt);
+        log.warn({ what, err: apiStatus(e).message, retryInMs: delay }, "the API server cannot answer yet");
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  };
   let data: Record<string, string> | undefined;
   try {
-    data = (await client.get<V1ConfigMap>(ConfigMaps, configMap, namespace)).data;
+    data = (await ask("settings", () => client.get<V1ConfigMap>(ConfigMaps, configMap, namespace))).data;
     log.info({ configMap: `${namespace}/${configMap}` }, "settings read");
   } catch (e) {
     if (!isNotFound(e)) throw e;
     log.info({ configMap: `${namespace}/${configMap}` }, "no settings ConfigMap: built-in defaults");
   }
-  const vmOperator = await serves(client, "vmoperator.vmware.com/v1alpha3", "virtualmachines");
+  const serves = (groupVersion: string, resource: string) =>
+    ask(`discovery of ${groupVersion}`, () => servedBy(client, groupVersion, resource));
+  const vmOperator = await serves("vmoperator.vmware.com/v1alpha3", "virtualmachines");
   if (!vmOperator)
     log.warn(
       "vmoperator.vmware.com/v1alpha3 is not served: no VM Service, VM classes are not copied into namespaces (install the chart with crds.vmOperator=true, or VM Operator)",
     );
   const clusterAPI =
-    (await serves(client, "cluster.x-k8s.io/v1beta1", "machines")) &&
-    (await serves(client, "controlplane.cluster.x-k8s.io/v1beta1", "kubeadmcontrolplanes"));
-  const tkc = await serves(client, "run.tanzu.vmware.com/v1alpha3", "tanzukubernetesclusters");
+    (await serves("cluster.x-k8s.io/v1beta1", "machines")) &&
+    (await serves("controlplane.cluster.x-k8s.io/v1beta1", "kubeadmcontrolplanes"));
+  const tkc = await serves("run.tanzu.vmware.com/v1alpha3", "tanzukubernetesclusters");
   if (!clusterAPI || !tkc)
     log.warn(
       { clusterAPI, tkc },
@@ -77,7 +97,7 @@ export async function loadConfig(
 }
 
 /** Whether the API server serves `resource` in `groupVersion` (discovery; needs no RBAC rule). */
-async function serves(client: KubeClient, groupVersion: string, resource: string): Promise<boolean> {
+async function servedBy(client: KubeClient, groupVersion: string, resource: string): Promise<boolean> {
   try {
     const list = await client.request<{ resources?: Array<{ name: string }> }>(
       "GET",

@@ -63,6 +63,7 @@ try {
   config = await loadConfig(mgr.client, flags.namespace, flags["settings-configmap"], log);
 } catch (e) {
   // A bad setting is a configuration error: say which, and let the Deployment show CrashLoopBackOff.
+  // (An API server that cannot answer yet was waited for in loadConfig.)
   log.error({ err: (e as Error).message }, "cannot load the settings");
   process.exit(1);
 }

@@ -74,6 +74,15 @@ export const isGone = (e: unknown): boolean => {
   const s = apiStatus(e);
   return s.code === 410 || s.reason === "Expired" || s.reason === "Gone";
 };
-/** 401/403: retrying will not help; the operator must fix credentials or RBAC. */
+/** 401/403: the identity or its RBAC; usually for the operator to fix, but also what a kube-apiserver
+ *  that has just restarted answers until its RBAC caches sync. */
 export const isAuthError = (e: unknown): boolean => [401, 403].includes(apiStatus(e).code);
+/**
+ * What a retry may cure: no answer (the API server restarting), 429, 5xx (among them 503 "before
+ * all known HTTP paths have been installed" while it starts) and auth errors (see isAuthError).
+ */
+export const isTransient = (e: unknown): boolean => {
+  const { code } = apiStatus(e);
+  return code === 0 || code === 429 || code >= 500 || code === 401 || code === 403;
+};
 export const isInvalid = (e: unknown): boolean => apiStatus(e).code === 422;

@@ -4,8 +4,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import * as k8s from "@kubernetes/client-node";
+import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ESXiHost, ESXiHostResource } from "../../controllers/api/vsphere/esxihost.ts";
+import { loadConfig, type PacificConfig } from "../../controllers/config.ts";
 import { KubeClient, type KubeObject } from "../../controllers/runtime/client.ts";
 import { Informer } from "../../controllers/runtime/informer.ts";
 import { silentLogger } from "../../controllers/runtime/log.ts";
@@ -92,6 +94,27 @@ describe("informer and RBAC", () => {
 });
 
 describe.skipIf(!local)("informer under faults (local control plane)", () => {
+  it("a manager starting while kube-apiserver is down waits for it instead of exiting", async () => {
+    // The chaos suite caught managers exiting with "cannot load the settings" (connection refused,
+    // then 503 "before all known HTTP paths have been installed") while the API server restarted.
+    const warnings: string[] = [];
+    const log = pino({ level: "warn" }, { write: (line: string) => void warnings.push(line) });
+    stopComponent("kube-apiserver");
+    let config: PacificConfig | undefined;
+    const loading = loadConfig(client, "pacific-system", "pacific-settings", log).then((c) => {
+      config = c;
+    });
+    try {
+      await eventually("a failed attempt", async () => warnings.length > 0, 10_000);
+      expect(config).toBeUndefined();
+    } finally {
+      startMissing();
+    }
+    await loading;
+    expect(config?.apis).toEqual({ vmOperator: true, clusterAPI: true, tkc: true });
+    expect(warnings[0]).toContain("the API server cannot answer yet");
+  });
+
   it("keeps serving after kube-apiserver stops and starts, and converges on what changed meanwhile", async () => {
     const label = uniqueName("restart");
     for (const n of ["a", "b", "c"]) await client.create(ConfigMaps, configMap(n, label));
