@@ -347,10 +347,12 @@ async function main(): Promise<void> {
       await sleep(250);
   }
 
-  // Faults at fixed shares of the run, a kill every ~OPS/12 operations.
-  const killEvery = Math.max(5, Math.floor(OPS / 16));
+  // Faults at fixed shares of each block of 200 operations (a longer run repeats them), and a kill
+  // every 12 operations.
+  const BLOCK = Math.min(OPS, 200);
+  const killEvery = Math.max(5, Math.floor(BLOCK / 16));
   let killNo = 0;
-  const at = (share: number) => Math.floor(OPS * share);
+  const at = (share: number) => Math.floor(BLOCK * share);
   const schedule = new Map<number, () => Promise<void>>([
     [
       at(0.25),
@@ -392,7 +394,17 @@ async function main(): Promise<void> {
   ]);
 
   for (let i = 0; i < OPS; i++) {
-    const f = schedule.get(i);
+    if (i > 0 && i % BLOCK === 0)
+      console.log(
+        JSON.stringify({
+          chaos: "progress",
+          operations: i,
+          done: opsDone,
+          faults,
+          seconds: Math.round((Date.now() - started) / 1000),
+        }),
+      );
+    const f = schedule.get(i % BLOCK);
     if (f) await f();
     if (i > 0 && i % killEvery === 0) {
       // Every fourth kill takes the leader (a new one leads after the 15 s lease); the others a
