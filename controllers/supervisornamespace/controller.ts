@@ -346,13 +346,16 @@ export class SupervisorNamespaceReconciler implements Reconciler {
     status: SupervisorNamespaceStatus | undefined,
   ): Promise<void> {
     if (deepEqual(status, svns.status)) return;
-    await this.client.patch(
-      SupervisorNamespaceResource,
-      svns.metadata.name!,
-      undefined,
-      { status },
-      { subresource: "status" },
-    );
+    // Gone meanwhile (its deletion finished): nothing left to report on, and no failure.
+    await this.client
+      .patch(
+        SupervisorNamespaceResource,
+        svns.metadata.name!,
+        undefined,
+        { status },
+        { subresource: "status" },
+      )
+      .catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
   }
 }
 

@@ -410,13 +410,16 @@ export class TKCReconciler implements Reconciler {
       ]);
     const next = JSON.parse(JSON.stringify({ ...status, conditions }));
     if (!deepEqual(next, tkc.status))
-      await this.client.patch(
-        TanzuKubernetesClusterResource,
-        tkc.metadata.name!,
-        tkc.metadata.namespace,
-        { status: { ...nullOut(tkc.status, next), ...next } },
-        { subresource: "status" },
-      );
+      // Gone meanwhile (its deletion finished): nothing left to report on, and no failure.
+      await this.client
+        .patch(
+          TanzuKubernetesClusterResource,
+          tkc.metadata.name!,
+          tkc.metadata.namespace,
+          { status: { ...nullOut(tkc.status, next), ...next } },
+          { subresource: "status" },
+        )
+        .catch(ignoreNotFound);
   }
 
   private async create(rt: ResourceType, obj: KubeObject): Promise<void> {
