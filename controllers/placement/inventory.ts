@@ -71,6 +71,16 @@ export class Inventory {
     this.assumed.delete(key);
   }
 
+  /** What the live assumptions whose key starts with `prefix` hold (but `except`'s). */
+  assumedUnder(prefix: string, except?: string): Resources {
+    let sum = zeroResources;
+    const now = Date.now();
+    for (const [key, a] of this.assumed)
+      if (key.startsWith(prefix) && key !== except && now - a.at <= ASSUME_TTL_MS)
+        sum = addResources(sum, a.resources);
+    return sum;
+  }
+
   /** Pods bound to `node` that still hold resources (not Succeeded/Failed). */
   activePodsOn(node: string): V1Pod[] {
     return this.pods.store.byIndex(NODE_INDEX, node).filter((p) => !isTerminal(p));

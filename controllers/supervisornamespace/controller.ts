@@ -12,6 +12,7 @@ import type { StorageClassBinding } from "../api/vsphere/storageclassbinding.ts"
 import { StorageClassBindingResource } from "../api/vsphere/storageclassbinding.ts";
 import type { SupervisorNamespace, SupervisorNamespaceStatus } from "../api/vsphere/supervisornamespace.ts";
 import { SupervisorNamespaceResource } from "../api/vsphere/supervisornamespace.ts";
+import { VSpherePodResource } from "../api/vsphere/vspherepod.ts";
 import { parseQuantity } from "../quantity.ts";
 import type { KubeClient, KubeObject } from "../runtime/client.ts";
 import { type NewCondition, setConditions } from "../runtime/conditions.ts";
@@ -46,6 +47,16 @@ import {
 } from "./children.ts";
 
 export const FINALIZER = "vsphere.pacific.dev/supervisor-namespace";
+/**
+ * Pacific's finalizer on the Namespaces it makes: the Namespace stays (Terminating) until no object
+ * of a Pacific kind is left in it. kube-controller-manager's namespace controller empties a namespace
+ * of every kind discovery lists, but right after a kube-apiserver restart discovery may not list the
+ * custom resources yet, and the namespace went with VSpherePods left behind in it (the chaos suite's
+ * long run found them, alive again when a namespace of the same name came back).
+ */
+export const NAMESPACE_FINALIZER = "vsphere.pacific.dev/workloads";
+/** The namespace controller's own (spec) finalizer: present until it has emptied the namespace. */
+const KUBERNETES_FINALIZER = "kubernetes";
 const OWNER_INDEX = "controllerUid";
 
 /** Equal as quantities ("1000m" and "1" are), so server canonicalisation is no reason to write. */
@@ -75,6 +86,8 @@ interface Caches {
   networkPolicies: Informer<KubeObject & { spec?: unknown }>;
   /** Absent when the VM Operator API (VirtualMachineClass) is not installed in the cluster. */
   vmClasses?: Informer<VirtualMachineClass>;
+  /** The Pacific kinds that live in a Supervisor Namespace (those the cluster serves). */
+  workloads: ResourceType[];
 }
 
 export class SupervisorNamespaceReconciler implements Reconciler {
@@ -101,7 +114,7 @@ export class SupervisorNamespaceReconciler implements Reconciler {
             .delete(Namespaces, name)
             .catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
           log.info({ kind: "Namespace", name }, "deleting namespace");
-        }
+        } else await this.releaseNamespace(ns, log);
         return { requeueAfter: 2_000 }; // the namespace controller empties it; we wait
       }
       await this.client.patch(SupervisorNamespaceResource, name, undefined, {
@@ -167,13 +180,27 @@ export class SupervisorNamespaceReconciler implements Reconciler {
     // The Namespace first: everything else lives in it.
     const wantNs = desiredNamespace(svns, boundClasses);
     if (!ns) {
-      await this.client.create(Namespaces, wantNs);
+      await this.client.create(Namespaces, {
+        ...wantNs,
+        metadata: { ...wantNs.metadata, finalizers: [NAMESPACE_FINALIZER] },
+      });
       log.info({ kind: "Namespace", name }, "created namespace");
     } else if (!ns.metadata?.deletionTimestamp) {
       const patch = overlayPatch(ns, { metadata: wantNs.metadata });
       if (patch) await this.client.patch(Namespaces, name, undefined, patch);
+      if (!hasFinalizer(ns.metadata, NAMESPACE_FINALIZER))
+        await this.client.patch(Namespaces, name, undefined, {
+          metadata: {
+            finalizers: withFinalizer(ns.metadata!, NAMESPACE_FINALIZER),
+            resourceVersion: ns.metadata?.resourceVersion,
+          },
+        });
     }
-    if (ns?.metadata?.deletionTimestamp) return { requeueAfter: 2_000 }; // recreated once the old one is gone
+    if (ns?.metadata?.deletionTimestamp) {
+      // Deleted by hand: made again once the old one is gone.
+      await this.releaseNamespace(ns, log);
+      return { requeueAfter: 2_000 };
+    }
 
     // The children are written in parallel, but the LimitRange before the ResourceQuota: a quota on
     // CPU/memory refuses pods without limits (403), and the LimitRange is what gives them defaults.
@@ -341,6 +368,46 @@ export class SupervisorNamespaceReconciler implements Reconciler {
     return { classes: vm.classes.map((c) => c.metadata.name!), condition };
   }
 
+  /**
+   * Lets a terminating Namespace go once no object of a Pacific kind is left in it. The namespace
+   * controller empties it first; what is still there after it has finished (its spec finalizer is
+   * gone) it missed, and is deleted here.
+   */
+  private async releaseNamespace(ns: V1Namespace, log: Logger): Promise<void> {
+    const name = ns.metadata!.name!;
+    if (!hasFinalizer(ns.metadata, NAMESPACE_FINALIZER)) return;
+    if (ns.spec?.finalizers?.includes(KUBERNETES_FINALIZER)) return;
+    const left = (
+      await Promise.all(
+        this.c.workloads.map(async (rt) =>
+          (await this.client.list<KubeObject>(rt, { namespace: name })).items.map((o) => ({ rt, o })),
+        ),
+      )
+    ).flat();
+    if (left.length) {
+      for (const { rt, o } of left)
+        if (!o.metadata?.deletionTimestamp)
+          await this.client
+            .delete(rt, o.metadata!.name!, name, { propagationPolicy: "Background" })
+            .catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
+      log.warn(
+        {
+          kind: "Namespace",
+          name,
+          left: left.map(({ rt, o }) => `${rt.kind}/${o.metadata?.name}`).slice(0, 10),
+        },
+        "the namespace controller left Pacific objects behind; deleting them before the namespace goes",
+      );
+      return;
+    }
+    await this.client.patch(Namespaces, name, undefined, {
+      metadata: {
+        finalizers: withoutFinalizer(ns.metadata!, NAMESPACE_FINALIZER),
+        resourceVersion: ns.metadata?.resourceVersion,
+      },
+    });
+  }
+
   private async writeStatus(
     svns: SupervisorNamespace,
     status: SupervisorNamespaceStatus | undefined,
@@ -416,6 +483,7 @@ export function setupSupervisorNamespaceController(
   mgr: Manager,
   catalogue: Record<string, VirtualMachineClassSpec> = defaultCatalogue,
   vmOperatorInstalled = true,
+  workloads: ResourceType[] = [VSpherePodResource],
 ): void {
   const managed = { labelSelector: "app.kubernetes.io/managed-by=pacific" };
   const c: Caches = {
@@ -427,6 +495,7 @@ export function setupSupervisorNamespaceController(
     roleBindings: mgr.informer(RoleBindings, managed),
     networkPolicies: mgr.informer(NetworkPolicies, managed),
     vmClasses: vmOperatorInstalled ? mgr.informer(VirtualMachineClassResource, managed) : undefined,
+    workloads,
   };
   c.roleBindings.addIndex(OWNER_INDEX, byControllerUid);
   c.vmClasses?.addIndex(OWNER_INDEX, byControllerUid);

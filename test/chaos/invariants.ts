@@ -145,6 +145,25 @@ export async function checkInvariants(client: KubeClient): Promise<Verdict[]> {
   );
   verdict("no orphaned child", owned.length, orphans);
 
+  // Nothing of Pacific's left in a namespace that is gone (the namespace controller can miss custom
+  // resources right after a kube-apiserver restart; a namespace of the same name would revive them).
+  const nsNames = new Set(namespaces.map((n) => n.metadata!.name!));
+  const namespaced: KubeObject[] = [
+    ...vpods,
+    ...tkcs,
+    ...clusters,
+    ...kcps,
+    ...mds,
+    ...machines,
+    ...vms,
+    ...vmServices,
+  ];
+  verdict(
+    "no object in a namespace that is gone",
+    namespaced.length,
+    namespaced.filter((o) => !nsNames.has(o.metadata!.namespace!)).map((o) => `${o.kind ?? ""} ${key(o)}`),
+  );
+
   // No duplicate child: machine counts as asked, one VM per machine, one Node and one Lease per host.
   const dup: string[] = [];
   for (const k of kcps) {
