@@ -100,10 +100,18 @@ export class SupervisorNamespaceReconciler implements Reconciler {
 
   async reconcile(req: Request, log: Logger): Promise<Result | undefined> {
     let svns = this.c.svns.store.get(req.name);
-    if (!svns) return undefined;
     const name = req.name;
-    const now = new Date();
     const ns = this.c.namespaces.store.get(name);
+    if (!svns) {
+      // A Namespace whose SupervisorNamespace went first (it was made by a reconcile that raced the
+      // deletion): the garbage collector deletes it, and it is still ours to let go.
+      if (ns?.metadata?.deletionTimestamp && hasFinalizer(ns.metadata, NAMESPACE_FINALIZER)) {
+        await this.releaseNamespace(ns, log);
+        return { requeueAfter: 2_000 };
+      }
+      return undefined;
+    }
+    const now = new Date();
 
     if (svns.metadata.deletionTimestamp) {
       if (!hasFinalizer(svns.metadata, FINALIZER)) return undefined;

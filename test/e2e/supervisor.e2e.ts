@@ -390,6 +390,38 @@ describe("removing a Supervisor Namespace", () => {
   });
 });
 
+describe("a Namespace whose SupervisorNamespace is gone", () => {
+  it("is let go once the garbage collector deletes it", async () => {
+    // A reconcile that raced the SupervisorNamespace's deletion made its Namespace after it was gone
+    // (found by the chaos long run: the Namespace stayed Terminating, held by Pacific's finalizer).
+    const name = `orphan-${suffix}`;
+    await admin.create(Namespaces, {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: {
+        name,
+        labels: { "app.kubernetes.io/managed-by": "pacific" },
+        finalizers: [NAMESPACE_FINALIZER],
+        ownerReferences: [
+          {
+            apiVersion: "vsphere.pacific.dev/v1alpha1",
+            kind: "SupervisorNamespace",
+            name,
+            uid: "00000000-0000-0000-0000-000000000001",
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
+      },
+    });
+    await eventually(
+      "the orphaned Namespace gone",
+      async () => (await outcome(admin.get(Namespaces, name))).code === 404,
+      60_000,
+    );
+  });
+});
+
 describe("the Storage Service", () => {
   it("binds a class to a namespace, and a PVC of it is provisioned (CSI csi.vsphere.vmware.com) and bound", async () => {
     await admin.create(StorageClassBindingResource, {
