@@ -5,7 +5,7 @@
 // stopped and restarted, the API server stalled (SIGSTOP) longer than the watch watchdog, and a
 // second client writing over what Pacific owns. Then it waits for convergence and checks the
 // invariants. Prints its seed, the faults, the time to converge and each invariant with its count;
-// exits 1 on any violation.
+// exits 1 on any violation. It resets the local control plane first (hack/cluster.sh down; up).
 //   --seed N   (default: time-based; printed)   --ops N (default 200)
 import { execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
@@ -51,7 +51,9 @@ const sh = (...a: string[]) => execFileSync("bash", a, { cwd: root, stdio: "pipe
 
 // The local control plane is started (or found running) before the kubeconfig is read.
 // The faults stop and start its processes, so the suite runs against this cluster whatever
-// KUBECONFIG says (helm and the managers inherit it).
+// KUBECONFIG says (helm and the managers inherit it). It starts from a fresh one: the invariants
+// are over the whole cluster, and what other suites left in it is not this run's to answer for.
+sh("hack/cluster.sh", "down");
 sh("hack/cluster.sh", "up");
 process.env.KUBECONFIG = join(root, ".cluster", "kubeconfig");
 const kc = new k8s.KubeConfig();
