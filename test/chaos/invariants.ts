@@ -188,20 +188,7 @@ export async function checkInvariants(client: KubeClient): Promise<Verdict[]> {
   verdict("no duplicate child", kcps.length + mds.length + machines.length, dup);
 
   // Nothing stuck terminating.
-  const all: KubeObject[] = [
-    ...hosts,
-    ...svns,
-    ...vpods,
-    ...tkcs,
-    ...clusters,
-    ...kcps,
-    ...mds,
-    ...machines,
-    ...vms,
-    ...namespaces,
-    ...pods,
-    ...bindings,
-  ];
+  const all: KubeObject[] = [...hosts, ...svns, ...bindings, ...namespaces, ...pods, ...namespaced];
   verdict(
     "no object stuck with a deletion timestamp",
     all.length,
