@@ -54,6 +54,8 @@ export class RowStore {
       if (this.connection !== "unauthorized") this.set("reconnecting");
     });
     es.addEventListener("snapshot", (e) => {
+      if (!document.body.dataset.snapshotMs)
+        document.body.dataset.snapshotMs = String(Math.round(performance.now()));
       const s = JSON.parse((e as MessageEvent<string>).data) as Snapshot;
       this.rows.clear();
       for (const r of s.rows) this.rows.set(r.id, r);

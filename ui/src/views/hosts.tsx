@@ -15,6 +15,8 @@ import { Bar, HostBadge, Phase, sameProps } from "./parts.tsx";
 
 /** Up to this many hosts, every host starts expanded. */
 const EXPAND_UP_TO = 50;
+/** Hosts rendered at a time (as the vSphere Client pages its lists); the filter finds the others. */
+const PAGE = 200;
 
 interface HostProps {
   host: HostRow;
@@ -105,6 +107,7 @@ export function HostsView({ store, act }: { store: RowStore; act: Act }) {
   const ix = store.ix;
   const [toggled, setToggled] = useState<ReadonlySet<string>>(new Set());
   const [filter, setFilter] = useState("");
+  const [limit, setLimit] = useState(PAGE);
   const expandAll = ix.hosts.length <= EXPAND_UP_TO;
   const toggle = useCallback(
     (name: string) =>
@@ -117,8 +120,12 @@ export function HostsView({ store, act }: { store: RowStore; act: Act }) {
     [],
   );
   const clusters = new Map<string, HostRow[]>();
-  for (const h of ix.hosts) {
-    if (filter && !h.name.includes(filter)) continue;
+  const matching = filter ? ix.hosts.filter((h) => h.name.includes(filter)) : ix.hosts;
+  // Cluster by cluster, so a page holds whole clusters first.
+  const ordered = [...matching].sort(
+    (a, b) => a.cluster.localeCompare(b.cluster) || a.name.localeCompare(b.name),
+  );
+  for (const h of ordered.slice(0, limit)) {
     const l = clusters.get(h.cluster);
     if (l) l.push(h);
     else clusters.set(h.cluster, [h]);
@@ -165,6 +172,11 @@ export function HostsView({ store, act }: { store: RowStore; act: Act }) {
           </ul>
         </div>
       ))}
+      {ordered.length > limit && (
+        <button type="button" class="more" onClick={() => setLimit((l) => l + PAGE)}>
+          Show {Math.min(PAGE, ordered.length - limit)} more hosts ({ordered.length - limit} not shown)
+        </button>
+      )}
     </section>
   );
 }
