@@ -1,6 +1,6 @@
 // A guest cluster's page: its control plane and node pools, the Machines and VMs behind them and
 // the ESXi host each VM runs on (the seed's Figure 3). Node pools scale from here.
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import type { MachineRow, NodePool, TkcRow } from "../../../controllers/ui/model.ts";
 import type { Act } from "../main.tsx";
 import { mayIn, type RowStore } from "../store.ts";
@@ -8,6 +8,7 @@ import { Phase } from "./parts.tsx";
 
 function ScalePool({ tkc, pool, act }: { tkc: TkcRow; pool: NodePool; act: Act }) {
   const [n, setN] = useState(pool.replicas);
+  useEffect(() => setN(pool.replicas), [pool.replicas]); // scaled elsewhere (kubectl): show it
   return (
     <span class="scale">
       <input
