@@ -26,6 +26,7 @@ const SESSION_MAX_AGE_S = 8 * 3600;
 const SCOPE_REFRESH_MS = 15_000;
 const KEEPALIVE_MS = 15_000;
 const MAX_BODY = 64 * 1024;
+const MAX_BUFFERED = 16 * 2 ** 20;
 
 export interface UiServerOptions {
   live: LiveInventory;
@@ -130,6 +131,13 @@ export class UiServer {
     this.streams.add(res);
     this.stats.streams++;
     const write = (event: string, data: unknown) => {
+      if (res.writableEnded || res.destroyed) return;
+      // A browser that does not keep up: drop it rather than buffer without bound; EventSource
+      // reconnects and starts again from a fresh snapshot.
+      if (res.writableLength > MAX_BUFFERED) {
+        res.end();
+        return;
+      }
       const chunk = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
       this.stats.bytesSent += chunk.length;
       res.write(chunk);
@@ -151,7 +159,9 @@ export class UiServer {
       };
       if (out.upserts.length || out.deletes.length) write("changes", out);
     });
-    const keepalive = setInterval(() => res.write(": keepalive\n\n"), KEEPALIVE_MS);
+    const keepalive = setInterval(() => {
+      if (!res.writableEnded) res.write(": keepalive\n\n");
+    }, KEEPALIVE_MS);
     // Rights change (a RoleBinding added, a token revoked): ask again, resend when they differ.
     const refresh = setInterval(() => {
       void (async () => {

@@ -242,7 +242,7 @@ describe("the web UI", () => {
     );
     await pod.waitFor();
     expect(await pod.textContent()).toContain("nginx");
-    // The bars count what runs there: a host with VMs shows reserved memory.
+    // The counts are what runs there (best-effort VMs reserve nothing, but count).
     expect(await host(page, vms[0]!.status!.host!).locator(".counts").textContent()).toMatch(/[1-9]\d* VMs/);
     await page.screenshot({ path: join(shots, "ui-hosts.png"), fullPage: true });
   });
