@@ -148,7 +148,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  for (const h of ["esx-01", "esx-03"])
+  for (const h of ["esx-01", "esx-02", "esx-03"])
     await client
       .patch(ESXiHostResource, h, undefined, {
         spec: { maintenanceMode: false, simulation: { heartbeats: true } },
@@ -278,7 +278,9 @@ describe("the web UI", () => {
 
   it("entering maintenance mode from the UI evacuates the host", async () => {
     await page.goto(`${base}#/hosts`);
-    const target = "esx-01";
+    // The host the vSphere Pod runs on: there is something to evacuate, and the page shows it there.
+    const target = (await client.get<VSpherePod>(VSpherePodResource, "nginx", "dev-ns")).status!.hostName!;
+    await host(page, target).locator("li.pod").first().waitFor();
     await host(page, target).getByRole("button", { name: "Enter maintenance mode" }).click();
     await eventually(
       "maintenance mode set",
