@@ -128,6 +128,18 @@ beforeAll(async () => {
       subjects: [{ kind: "ServiceAccount", name: "viewer", namespace: saNs }],
     }),
   );
+  // A VM of its own (not a guest cluster's node), to power off and on from the page.
+  await client.create(VirtualMachineResource, {
+    apiVersion: "vmoperator.vmware.com/v1alpha3",
+    kind: "VirtualMachine",
+    metadata: { name: "ui-vm", namespace: "dev-ns" },
+    spec: {
+      className: "guaranteed-medium",
+      imageName: "ubuntu-22.04",
+      storageClass: "vsan-default-storage-policy",
+      powerState: "PoweredOn",
+    },
+  } as VirtualMachine);
   await eventually(
     "tkc-1 running",
     async () =>
@@ -135,6 +147,13 @@ beforeAll(async () => {
         ?.phase === "running",
     240_000,
     1000,
+  );
+  await eventually(
+    "ui-vm placed and on",
+    async () =>
+      (await client.get<VirtualMachine>(VirtualMachineResource, "ui-vm", "dev-ns")).status?.powerState ===
+      "PoweredOn",
+    60_000,
   );
   await eventually(
     "nginx Running",
@@ -156,6 +175,7 @@ afterAll(async () => {
       .catch(() => undefined);
   await client.delete(TanzuKubernetesClusterResource, "tkc-1", "dev-ns").catch(() => undefined);
   await client.delete(VSpherePodResource, "nginx", "dev-ns").catch(() => undefined);
+  await client.delete(VirtualMachineResource, "ui-vm", "dev-ns").catch(() => undefined);
   await client.delete(StorageClassBindingResource, "dev-ns-vsan-default").catch(() => undefined);
   await eventually(
     "tkc-1's VMs gone",
@@ -225,7 +245,7 @@ describe("the web UI", () => {
         `[data-cluster="cluster-1"] li.host[data-host="${h}"][data-state="connected"]`,
       );
     const vms = (await client.list<VirtualMachine>(VirtualMachineResource, { namespace: "dev-ns" })).items;
-    expect(vms.length).toBe(6);
+    expect(vms.length).toBe(7); // tkc-1's 3 + 3, and ui-vm
     for (const vm of vms) {
       await eventually(
         `VM ${vm.metadata.name} under its host`,
@@ -274,6 +294,20 @@ describe("the web UI", () => {
     await expect
       .poll(() => page.locator('[data-pool="pool-1"] tr[data-machine]').count(), { timeout: 30_000 })
       .toBe(2);
+  });
+
+  it("powers a VM off and on from Workload Management", async () => {
+    await page.goto(`${base}#/workload`);
+    const vm = page.locator('article.namespace[data-namespace="dev-ns"] li[data-vm="dev-ns/ui-vm"]');
+    const power = (s: string) => async () =>
+      (await client.get<VirtualMachine>(VirtualMachineResource, "ui-vm", "dev-ns")).status?.powerState === s;
+    await eventually("ui-vm on", power("PoweredOn"), 60_000);
+    await vm.getByRole("button", { name: "Power off" }).click();
+    await eventually("ui-vm off (status)", power("PoweredOff"), 30_000);
+    await expect.poll(() => vm.textContent(), { timeout: 5_000 }).toContain("PoweredOff");
+    await vm.getByRole("button", { name: "Power on" }).click();
+    await eventually("ui-vm on again (status)", power("PoweredOn"), 30_000);
+    await expect.poll(() => vm.textContent(), { timeout: 5_000 }).toContain("PoweredOn");
   });
 
   it("entering maintenance mode from the UI evacuates the host", async () => {
