@@ -3,7 +3,7 @@
 // environment (PACIFIC_*, for local runs). Per-object annotations override some of them.
 // Tests and benchmarks default to zero delay.
 
-import { parsePool } from "./network/ipam.ts";
+import { parsePool } from "./shared/ipam.ts";
 
 export interface SimulationSettings {
   /** Bound → Running for a pod on an ESXi host. */

@@ -64,10 +64,10 @@ export class ClusterReconciler implements Reconciler {
   ) {}
 
   async reconcile(req: Request): Promise<Result | undefined> {
-    const c = this.clusters.store.get(`${req.namespace}/${req.name}`);
+    const c = this.clusters.store.get(req.namespace, req.name);
     if (!c) return undefined;
     const kcp = c.spec.controlPlaneRef?.name
-      ? this.kcps.store.get(`${req.namespace}/${c.spec.controlPlaneRef.name}`)
+      ? this.kcps.store.get(req.namespace, c.spec.controlPlaneRef.name)
       : undefined;
     const status = JSON.parse(JSON.stringify(clusterStatus(c, kcp)));
     if (!deepEqual(status, c.status))

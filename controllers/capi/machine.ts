@@ -105,11 +105,11 @@ export class MachineReconciler implements Reconciler {
   ) {}
 
   async reconcile(req: Request): Promise<Result | undefined> {
-    const m = this.machines.store.get(`${req.namespace}/${req.name}`);
+    const m = this.machines.store.get(req.namespace, req.name);
     if (!m || m.metadata.deletionTimestamp) return undefined;
-    let vm = this.vms.store.get(`${req.namespace}/${req.name}`);
+    let vm = this.vms.store.get(req.namespace, req.name);
     if (vm?.metadata.ownerReferences?.every((r) => r.uid !== m.metadata.uid)) vm = undefined; // not ours
-    if (!vm && !this.vms.store.get(`${req.namespace}/${req.name}`)) {
+    if (!vm && !this.vms.store.get(req.namespace, req.name)) {
       try {
         await this.client.create(VirtualMachineResource, desiredVM(m));
       } catch (e) {

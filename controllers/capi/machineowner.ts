@@ -18,8 +18,8 @@ import type { Manager } from "../runtime/manager.ts";
 import { controllerRef } from "../runtime/owner.ts";
 import { deepEqual } from "../runtime/patch.ts";
 import type { ResourceType } from "../runtime/resource.ts";
+import { type MachineView, planRollout, templateHash } from "../shared/rollout.ts";
 import { CLUSTER_API, Labels, VM_OPERATOR, VMTemplateAnnotations } from "./labels.ts";
-import { type MachineView, planRollout, templateHash } from "./rollout.ts";
 
 export const OWNER_INDEX = "machineOwner";
 
@@ -111,7 +111,7 @@ export class MachineOwnerReconciler implements Reconciler {
   ) {}
 
   async reconcile(req: Request, log: Logger): Promise<Result | undefined> {
-    const o = this.owners.store.get(`${req.namespace}/${req.name}`);
+    const o = this.owners.store.get(req.namespace, req.name);
     if (!o || o.metadata.deletionTimestamp) return undefined; // the garbage collector removes the machines
     const t = this.kind.template(o);
     const hash = hashOf(t);

@@ -4,8 +4,6 @@
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import type { ESXiHost } from "../api/vsphere/esxihost.ts";
 import { ESXiHostResource } from "../api/vsphere/esxihost.ts";
-import { ESXI_NODES, hostCapacity, type Inventory, nodeChanged } from "../placement/inventory.ts";
-import { addResources, subResources } from "../quantity.ts";
 import type { KubeClient, KubeObject } from "../runtime/client.ts";
 import { anyChange, type Reconciler, type Request, type Result } from "../runtime/controller.ts";
 import { apiStatus, isAlreadyExists } from "../runtime/errors.ts";
@@ -15,6 +13,8 @@ import { isControlledBy } from "../runtime/owner.ts";
 import { deepEqual, overlayPatch } from "../runtime/patch.ts";
 import { Nodes, objectPath, Pods } from "../runtime/resource.ts";
 import type { SimulationSettings } from "../settings.ts";
+import { ESXI_NODES, hostCapacity, type Inventory, nodeChanged } from "../shared/placement/inventory.ts";
+import { addResources, subResources } from "../shared/quantity.ts";
 import type { Heartbeat } from "./heartbeat.ts";
 import { desiredNode, hostIndexOf, lowestFreeIndex, nodeStatusStale } from "./node.ts";
 import { heartbeatsOn, hostStatus } from "./status.ts";

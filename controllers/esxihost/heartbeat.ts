@@ -3,7 +3,6 @@
 // than bursts. A missing Lease is created (owned by its Node, as the kubelet does). Leader-only.
 import type { V1Lease, V1Node } from "@kubernetes/client-node";
 import PQueue from "p-queue";
-import type { Inventory } from "../placement/inventory.ts";
 import type { KubeClient } from "../runtime/client.ts";
 import { microTime } from "../runtime/conditions.ts";
 import { isAlreadyExists, isNotFound } from "../runtime/errors.ts";
@@ -11,6 +10,7 @@ import type { Logger } from "../runtime/log.ts";
 import type { Runnable } from "../runtime/manager.ts";
 import { Leases } from "../runtime/resource.ts";
 import { type SimulationSettings, stableFraction } from "../settings.ts";
+import type { Inventory } from "../shared/placement/inventory.ts";
 import { desiredLease, LEASE_NAMESPACE } from "./node.ts";
 import { heartbeatsOn } from "./status.ts";
 

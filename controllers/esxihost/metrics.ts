@@ -3,10 +3,10 @@
 //   _allocated_memory_bytes, _pods, _vms, _in_maintenance, _connection_state{state},
 //   _heartbeat_age_seconds — all labelled host, cluster, zone.
 import { Gauge } from "prom-client";
-import type { Inventory } from "../placement/inventory.ts";
-import { hostCapacity } from "../placement/inventory.ts";
-import { addResources } from "../quantity.ts";
 import type { Metrics } from "../runtime/metrics.ts";
+import type { Inventory } from "../shared/placement/inventory.ts";
+import { hostCapacity } from "../shared/placement/inventory.ts";
+import { addResources } from "../shared/quantity.ts";
 import type { Heartbeat } from "./heartbeat.ts";
 import { connectionState } from "./status.ts";
 

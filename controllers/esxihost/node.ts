@@ -1,11 +1,11 @@
 // The Node (virtual-kubelet style) and Lease an ESXi host should have. Pure functions.
 import type { V1Lease, V1Node, V1NodeCondition, V1Taint } from "@kubernetes/client-node";
 import type { ESXiHost } from "../api/vsphere/esxihost.ts";
-import { ESXI_HOST_LABEL, hostCapacity } from "../placement/inventory.ts";
-import { formatBytes, formatCpu, type Resources } from "../quantity.ts";
 import { microTime, rfc3339 } from "../runtime/conditions.ts";
 import { controllerRef } from "../runtime/owner.ts";
-import { stableHash } from "../settings.ts";
+import { uuidFrom } from "../shared/ids.ts";
+import { ESXI_HOST_LABEL, hostCapacity } from "../shared/placement/inventory.ts";
+import { formatBytes, formatCpu, type Resources } from "../shared/quantity.ts";
 
 export const PROVIDER_TAINT: V1Taint = {
   key: "virtual-kubelet.io/provider",
@@ -202,10 +202,4 @@ export function desiredLease(node: V1Node, leaseDurationSeconds: number, now: Da
     },
     spec: { holderIdentity: name, leaseDurationSeconds, renewTime: microTime(now) as unknown as Date },
   };
-}
-
-/** A stable UUID-shaped id from a name. */
-export function uuidFrom(s: string): string {
-  const h = [0, 1, 2, 3].map((i) => stableHash(`${i}:${s}`).toString(16).padStart(8, "0")).join("");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }

@@ -1,9 +1,9 @@
 // The status an ESXiHost reports. Pure.
 import type { V1Node } from "@kubernetes/client-node";
 import type { ESXiHost, ESXiHostStatus } from "../api/vsphere/esxihost.ts";
-import { nodeReady } from "../placement/inventory.ts";
-import { formatBytes, formatCpu, type Resources, subResources } from "../quantity.ts";
 import { type NewCondition, setConditions } from "../runtime/conditions.ts";
+import { nodeReady } from "../shared/placement/inventory.ts";
+import { formatBytes, formatCpu, type Resources, subResources } from "../shared/quantity.ts";
 
 export type ConnectionState = NonNullable<ESXiHostStatus["connectionState"]>;
 

@@ -55,7 +55,7 @@ export class Informer<T extends KubeObject> {
   readonly stats = { lists: 0, watches: 0, watchdogRestarts: 0, relistsAfterGone: 0 };
 
   constructor(
-    readonly resource: ResourceType,
+    readonly resource: ResourceType<T>,
     private readonly client: KubeClient,
     private readonly log: Logger,
     readonly options: InformerOptions = {},

@@ -7,8 +7,6 @@ import type { V1Node, V1Pod, V1PodStatus } from "@kubernetes/client-node";
 import PQueue from "p-queue";
 import { ESXiHostResource } from "../api/vsphere/esxihost.ts";
 import { heartbeatsOn } from "../esxihost/status.ts";
-import { ESXI_NODES, type Inventory, NODE_INDEX, nodeChanged } from "../placement/inventory.ts";
-import { addResources, bytes, cpuMilli, podRequests, type Resources, zeroResources } from "../quantity.ts";
 import type { KubeClient } from "../runtime/client.ts";
 import { anyChange, type Reconciler, type Request, type Result } from "../runtime/controller.ts";
 import { isConflict, isNotFound } from "../runtime/errors.ts";
@@ -16,6 +14,15 @@ import type { Logger } from "../runtime/log.ts";
 import type { Manager } from "../runtime/manager.ts";
 import { Nodes, Pods } from "../runtime/resource.ts";
 import { Annotations, delayWithJitter, durationOr, type SimulationSettings } from "../settings.ts";
+import { ESXI_NODES, type Inventory, NODE_INDEX, nodeChanged } from "../shared/placement/inventory.ts";
+import {
+  addResources,
+  bytes,
+  cpuMilli,
+  podRequests,
+  type Resources,
+  zeroResources,
+} from "../shared/quantity.ts";
 import {
   admit,
   allocatePodIP,

@@ -4,8 +4,6 @@
 // deleted. Each storage policy's datastore has a capacity: a claim beyond it stays Pending with a
 // ProvisioningFailed event.
 import type { V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from "@kubernetes/client-node";
-import { uuidFrom } from "../esxihost/node.ts";
-import { bytes, formatBytes } from "../quantity.ts";
 import type { KubeClient } from "../runtime/client.ts";
 import { anyChange, type Reconciler, type Request, type Result } from "../runtime/controller.ts";
 import { isAlreadyExists, isNotFound } from "../runtime/errors.ts";
@@ -15,6 +13,8 @@ import type { Logger } from "../runtime/log.ts";
 import type { Manager } from "../runtime/manager.ts";
 import { PersistentVolumeClaims, PersistentVolumes, StorageClasses } from "../runtime/resource.ts";
 import { datastoreCapacities } from "../settings.ts";
+import { uuidFrom } from "../shared/ids.ts";
+import { bytes, formatBytes } from "../shared/quantity.ts";
 import { CSI_DRIVER } from "./storageclassbinding.ts";
 
 export const POLICY_ANNOTATION = "vsphere.pacific.dev/storage-policy";
@@ -39,7 +39,7 @@ export class CnsProvisioner implements Reconciler {
   }
 
   async reconcile(req: Request, log: Logger): Promise<Result | undefined> {
-    const pvc = this.claims.store.get(`${req.namespace}/${req.name}`);
+    const pvc = this.claims.store.get(req.namespace, req.name);
     if (!pvc || pvc.metadata?.deletionTimestamp || pvc.spec?.volumeName) return undefined;
     const sc = this.classes.store.get(pvc.spec?.storageClassName ?? "");
     if (!sc || sc.provisioner !== CSI_DRIVER) return undefined;

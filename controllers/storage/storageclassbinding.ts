@@ -18,7 +18,7 @@ import type { Manager } from "../runtime/manager.ts";
 import { controllerRef, isControlledBy } from "../runtime/owner.ts";
 import { deepEqual } from "../runtime/patch.ts";
 import { Namespaces, ResourceQuotas, StorageClasses } from "../runtime/resource.ts";
-import { sameQuantities } from "../supervisornamespace/controller.ts";
+import { sameQuantities } from "../shared/quantity.ts";
 
 export const CSI_DRIVER = "csi.vsphere.vmware.com";
 
@@ -91,7 +91,7 @@ export class StorageClassBindingReconciler implements Reconciler {
       };
 
     const name = quotaName(storageClass);
-    const current = this.quotas.store.get(`${namespace}/${name}`);
+    const current = this.quotas.store.get(namespace, name);
     if (current && !isControlledBy(current.metadata, b.metadata.uid)) {
       return unbound(
         "DuplicateBinding",

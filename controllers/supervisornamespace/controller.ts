@@ -2,7 +2,13 @@
 // quota, default limits, RoleBindings and NetworkPolicy; puts back what was changed by hand;
 // reports usage from the quota; on deletion removes the Namespace and waits (Removing) until it
 // is gone. A Namespace it did not make is never adopted: NamespaceConflict.
-import type { V1Namespace, V1ResourceQuota, V1RoleBinding } from "@kubernetes/client-node";
+import type {
+  V1LimitRange,
+  V1Namespace,
+  V1NetworkPolicy,
+  V1ResourceQuota,
+  V1RoleBinding,
+} from "@kubernetes/client-node";
 import {
   type VirtualMachineClass,
   VirtualMachineClassResource,
@@ -13,7 +19,6 @@ import { StorageClassBindingResource } from "../api/vsphere/storageclassbinding.
 import type { SupervisorNamespace, SupervisorNamespaceStatus } from "../api/vsphere/supervisornamespace.ts";
 import { SupervisorNamespaceResource } from "../api/vsphere/supervisornamespace.ts";
 import { VSpherePodResource } from "../api/vsphere/vspherepod.ts";
-import { parseQuantity } from "../quantity.ts";
 import type { KubeClient, KubeObject } from "../runtime/client.ts";
 import { type NewCondition, setConditions } from "../runtime/conditions.ts";
 import { anyChange, type Reconciler, type Request, type Result } from "../runtime/controller.ts";
@@ -33,7 +38,8 @@ import {
   RoleBindings,
 } from "../runtime/resource.ts";
 import { byControllerUid } from "../runtime/store.ts";
-import { defaultCatalogue } from "../vmservice/catalogue.ts";
+import { sameQuantities } from "../shared/quantity.ts";
+import { defaultCatalogue } from "../shared/vmclasses.ts";
 import {
   desiredLimitRange,
   desiredNamespace,
@@ -59,31 +65,14 @@ export const NAMESPACE_FINALIZER = "vsphere.pacific.dev/workloads";
 const KUBERNETES_FINALIZER = "kubernetes";
 const OWNER_INDEX = "controllerUid";
 
-/** Equal as quantities ("1000m" and "1" are), so server canonicalisation is no reason to write. */
-export function sameQuantities(
-  a: Record<string, string> | undefined,
-  b: Record<string, string> | undefined,
-): boolean {
-  const ka = Object.keys(a ?? {}).sort();
-  const kb = Object.keys(b ?? {}).sort();
-  if (!deepEqual(ka, kb)) return false;
-  return ka.every((k) => {
-    try {
-      return parseQuantity(a![k]) === parseQuantity(b![k]);
-    } catch {
-      return a![k] === b![k];
-    }
-  });
-}
-
 interface Caches {
   svns: Informer<SupervisorNamespace>;
   bindings: Informer<StorageClassBinding>;
   namespaces: Informer<V1Namespace>;
   quotas: Informer<V1ResourceQuota>;
-  limitRanges: Informer<KubeObject & { spec?: unknown }>;
+  limitRanges: Informer<V1LimitRange>;
   roleBindings: Informer<V1RoleBinding>;
-  networkPolicies: Informer<KubeObject & { spec?: unknown }>;
+  networkPolicies: Informer<V1NetworkPolicy>;
   /** Absent when the VM Operator API (VirtualMachineClass) is not installed in the cluster. */
   vmClasses?: Informer<VirtualMachineClass>;
   /** The Pacific kinds that live in a Supervisor Namespace (those the cluster serves). */
@@ -221,7 +210,7 @@ export class SupervisorNamespaceReconciler implements Reconciler {
           name,
           LIMIT_RANGE_NAME,
           desiredLimitRange(svns),
-          this.c.limitRanges.store.get(`${name}/${LIMIT_RANGE_NAME}`),
+          this.c.limitRanges.store.get(name, LIMIT_RANGE_NAME),
           (cur, want) => (sameLimits(cur.spec, want.spec) ? undefined : { spec: want.spec }),
         );
         await this.sync(
@@ -229,7 +218,7 @@ export class SupervisorNamespaceReconciler implements Reconciler {
           name,
           QUOTA_NAME,
           desiredQuota(svns),
-          this.c.quotas.store.get(`${name}/${QUOTA_NAME}`),
+          this.c.quotas.store.get(name, QUOTA_NAME),
           (cur, want) =>
             sameQuantities(cur.spec?.hard, want.spec?.hard)
               ? undefined
@@ -241,11 +230,11 @@ export class SupervisorNamespaceReconciler implements Reconciler {
         name,
         NETWORK_POLICY_NAME,
         desiredNetworkPolicy(svns),
-        this.c.networkPolicies.store.get(`${name}/${NETWORK_POLICY_NAME}`),
+        this.c.networkPolicies.store.get(name, NETWORK_POLICY_NAME),
         (cur, want) => (deepEqual(cur.spec, want.spec) ? undefined : { spec: want.spec }),
       ),
       ...wantBindings.map(async (rb) => {
-        const cur = this.c.roleBindings.store.get(`${name}/${rb.metadata!.name}`);
+        const cur = this.c.roleBindings.store.get(name, rb.metadata!.name);
         if (cur && !deepEqual(cur.roleRef, rb.roleRef)) {
           await this.client.delete(RoleBindings, rb.metadata!.name!, name); // roleRef is immutable; made again next time
           return;
@@ -266,7 +255,7 @@ export class SupervisorNamespaceReconciler implements Reconciler {
       : { classes: [], condition: vmServiceUnavailable(svns, g) };
     const vmCond = vm.condition;
 
-    const quota = this.c.quotas.store.get(`${name}/${QUOTA_NAME}`);
+    const quota = this.c.quotas.store.get(name, QUOTA_NAME);
     const used = quota?.status?.used ?? {};
     const conds: NewCondition[] = [
       {
@@ -347,7 +336,7 @@ export class SupervisorNamespaceReconciler implements Reconciler {
           name,
           want.metadata.name!,
           want,
-          classes.store.get(`${name}/${want.metadata.name}`),
+          classes.store.get(name, want.metadata.name),
           (cur, w) => (deepEqual(cur.spec, w.spec) ? undefined : { spec: w.spec }),
         ),
       ),

@@ -48,7 +48,7 @@ import type { Manager } from "../runtime/manager.ts";
 import { hasFinalizer, isControlledBy, withFinalizer, withoutFinalizer } from "../runtime/owner.ts";
 import { deepEqual, overlayPatch } from "../runtime/patch.ts";
 import { Namespaces, type ResourceType, Secrets } from "../runtime/resource.ts";
-import { storageAllowed } from "../vmservice/vm.ts";
+import { storageAllowed } from "../shared/storage.ts";
 import {
   desiredCluster,
   desiredControlPlane,
@@ -88,11 +88,11 @@ export class TKCReconciler implements Reconciler {
   ) {}
 
   async reconcile(req: Request, log: Logger): Promise<Result | undefined> {
-    const tkc = this.c.tkcs.store.get(`${req.namespace}/${req.name}`);
+    const tkc = this.c.tkcs.store.get(req.namespace, req.name);
     if (!tkc) return undefined;
     const ns = req.namespace!;
     const name = req.name;
-    const cluster = this.c.clusters.store.get(`${ns}/${names.cluster(name)}`);
+    const cluster = this.c.clusters.store.get(ns, names.cluster(name));
 
     if (tkc.metadata.deletionTimestamp) {
       if (!hasFinalizer(tkc.metadata, FINALIZER)) return undefined;
@@ -166,7 +166,7 @@ export class TKCReconciler implements Reconciler {
     }
 
     // The graph, top down: the Cluster first (the rest is owned by it).
-    const vmService = this.c.vmServices.store.get(`${ns}/${names.service(name)}`);
+    const vmService = this.c.vmServices.store.get(ns, names.service(name));
     const vip = vmService?.status?.loadBalancer?.ingress?.[0]?.ip;
     const wantCluster = desiredCluster(tkc, release!.metadata.name!, vip);
     if (!cluster) {
@@ -183,7 +183,7 @@ export class TKCReconciler implements Reconciler {
     }
     await this.sync(ClusterResource, cluster, wantCluster);
 
-    const kcp = this.c.kcps.store.get(`${ns}/${names.controlPlane(name)}`);
+    const kcp = this.c.kcps.store.get(ns, names.controlPlane(name));
     const wantKcp = desiredControlPlane(tkc, cluster, release!);
     await this.sync(KubeadmControlPlaneResource, kcp, wantKcp);
     const target = release!.spec.kubernetes.version;
@@ -197,7 +197,7 @@ export class TKCReconciler implements Reconciler {
       kcp.status.replicas === kcp.spec.replicas;
     const pools = tkc.spec.topology.nodePools ?? [];
     for (const pool of pools) {
-      const md = this.c.mds.store.get(`${ns}/${names.nodePool(name, pool.name)}`);
+      const md = this.c.mds.store.get(ns, names.nodePool(name, pool.name));
       const version = cpDone ? target : (md?.spec.template.spec?.version ?? kcp?.status?.version ?? target);
       await this.sync(MachineDeploymentResource, md, desiredNodePool(tkc, cluster, pool, release!, version));
     }
@@ -216,7 +216,7 @@ export class TKCReconciler implements Reconciler {
     }
     await this.sync(VirtualMachineServiceResource, vmService, desiredService(tkc, cluster));
     if (vip) {
-      const secret = this.c.secrets.store.get(`${ns}/${names.kubeconfig(name)}`);
+      const secret = this.c.secrets.store.get(ns, names.kubeconfig(name));
       if (!secret) await this.create(Secrets, desiredKubeconfig(tkc, cluster, vip));
     }
 
@@ -251,7 +251,7 @@ export class TKCReconciler implements Reconciler {
       })),
     ];
     for (const w of wanted)
-      if (!this.c.classes.store.get(`${ns}/${w.vmClass}`))
+      if (!this.c.classes.store.get(ns, w.vmClass))
         return {
           reason: "VMClassNotFound",
           message: `VirtualMachineClass ${w.vmClass} (${w.what}) is not available in namespace ${ns}: add it to the Supervisor Namespace's vmClasses`,
@@ -293,7 +293,7 @@ export class TKCReconciler implements Reconciler {
     const notReady = pools
       .map((p) => ({
         p,
-        c: ready(this.c.mds.store.get(`${ns}/${names.nodePool(tkc.metadata.name!, p.name)}`)),
+        c: ready(this.c.mds.store.get(ns, names.nodePool(tkc.metadata.name!, p.name))),
       }))
       .filter((x) => x.c?.status !== "True");
     const poolsCond: NewCondition =
@@ -350,7 +350,7 @@ export class TKCReconciler implements Reconciler {
     for (const m of machines) {
       nodeStatus[m.metadata.name!] =
         m.status?.phase === "Running" ? "ready" : m.status?.phase === "Provisioning" ? "pending" : "notready";
-      const vm = this.c.vms.store.get(`${m.metadata.namespace}/${m.metadata.name}`);
+      const vm = this.c.vms.store.get(m.metadata.namespace, m.metadata.name);
       const created = findCondition(
         vm?.status?.conditions as Condition[] | undefined,
         "VirtualMachineCreated",

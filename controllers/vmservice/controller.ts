@@ -15,16 +15,6 @@ import {
 } from "../api/vmoperator/virtualmachineclass.ts";
 import { ESXiHostResource } from "../api/vsphere/esxihost.ts";
 import { type SupervisorNamespace, SupervisorNamespaceResource } from "../api/vsphere/supervisornamespace.ts";
-import type { IpPool } from "../network/ipam.ts";
-import { place } from "../placement/drs.ts";
-import {
-  ESXI_NODES,
-  type Inventory,
-  nodeChanged,
-  nodeReady,
-  type ReservationSource,
-} from "../placement/inventory.ts";
-import { addResources, bytes, cpuMilli, type Resources, subResources, zeroResources } from "../quantity.ts";
 import type { KubeClient } from "../runtime/client.ts";
 import {
   type Condition,
@@ -41,6 +31,24 @@ import type { Manager } from "../runtime/manager.ts";
 import { deepEqual } from "../runtime/patch.ts";
 import { Namespaces, Nodes } from "../runtime/resource.ts";
 import { type SimulationSettings, stableFraction } from "../settings.ts";
+import type { IpPool } from "../shared/ipam.ts";
+import { place } from "../shared/placement/drs.ts";
+import {
+  ESXI_NODES,
+  type Inventory,
+  nodeChanged,
+  nodeReady,
+  type ReservationSource,
+} from "../shared/placement/inventory.ts";
+import {
+  addResources,
+  bytes,
+  cpuMilli,
+  type Resources,
+  subResources,
+  zeroResources,
+} from "../shared/quantity.ts";
+import { storageAllowed } from "../shared/storage.ts";
 import {
   appliedClassName,
   bootDelayMs,
@@ -51,7 +59,6 @@ import {
   moveFor,
   readyCondition,
   reservationOf,
-  storageAllowed,
 } from "./vm.ts";
 
 export const HOST_INDEX = "vmHost";
@@ -320,7 +327,7 @@ export class VirtualMachineReconciler implements Reconciler {
   }
 
   private classOf(vm: VirtualMachine, name: string): VirtualMachineClass | undefined {
-    return this.c.classes.store.get(`${vm.metadata.namespace}/${name}`);
+    return this.c.classes.store.get(vm.metadata.namespace, name);
   }
 
   private hostHealth(host: string | undefined): HostHealth {
@@ -365,7 +372,7 @@ export class VirtualMachineReconciler implements Reconciler {
     // VMs placed a moment ago whose status the cache does not show yet: without them, 16 workers
     // placing a TKC's VMs at once each saw room (e2e caught 5 VMs placed under a limit for 4).
     used = addResources(used, this.inv.assumedUnder(`vm/${ns}/`, `vm/${ns}/${vm.metadata.name}`));
-    const podsUsed = this.c.quotas.store.get(`${ns}/${QUOTA_NAME}`)?.status?.used ?? {};
+    const podsUsed = this.c.quotas.store.get(ns, QUOTA_NAME)?.status?.used ?? {};
     used = addResources(used, {
       cpuMilli: cpuMilli(podsUsed["limits.cpu"] ?? 0),
       memory: bytes(podsUsed["limits.memory"] ?? 0),
@@ -421,7 +428,7 @@ export function vmReservations(c: VMCaches): ReservationSource {
         if (holdsReservation(vm))
           resources = addResources(
             resources,
-            reservationOf(c.classes.store.get(`${vm.metadata.namespace}/${appliedClassName(vm)}`)?.spec),
+            reservationOf(c.classes.store.get(vm.metadata.namespace, appliedClassName(vm))?.spec),
           );
       }
       return { resources, objects };

@@ -6,20 +6,20 @@
 import type { V1Namespace } from "@kubernetes/client-node";
 import { Gauge } from "prom-client";
 import { VirtualMachineServiceResource } from "../api/vmoperator/virtualmachineservice.ts";
-import type { IpPool } from "../network/ipam.ts";
 import type { KubeClient, KubeObject } from "../runtime/client.ts";
 import { type Condition, setConditions } from "../runtime/conditions.ts";
 import { anyChange, type Reconciler, type Request, type Result } from "../runtime/controller.ts";
 import type { EventRecorder } from "../runtime/events.ts";
 import type { Informer } from "../runtime/informer.ts";
 import type { Manager } from "../runtime/manager.ts";
-import { Services } from "../runtime/resource.ts";
+import { type ResourceType, Services } from "../runtime/resource.ts";
+import type { IpPool } from "../shared/ipam.ts";
 
 const EXHAUSTED_RETRY_MS = 30_000;
 /** Namespaces Pacific made for Supervisor Namespaces carry this label. */
 const SUPERVISOR_NAMESPACE_LABEL = "vsphere.pacific.dev/supervisor-namespace";
 
-type LoadBalanced = KubeObject & {
+export type LoadBalanced = KubeObject & {
   spec?: { type?: string; loadBalancerIP?: string };
   status?: { loadBalancer?: { ingress?: Array<{ ip?: string }> }; conditions?: Condition[] };
 };
@@ -47,7 +47,9 @@ export class LoadBalancerReconciler implements Reconciler {
   async reconcile(req: Request): Promise<Result | undefined> {
     const key = `${req.namespace}/${req.name}`;
     const o = this.objects.store.get(key);
-    const rt = this.kind === "Service" ? Services : VirtualMachineServiceResource;
+    const rt = (
+      this.kind === "Service" ? Services : VirtualMachineServiceResource
+    ) as ResourceType<LoadBalanced>;
     if (!o || o.metadata?.deletionTimestamp) {
       this.pool.release(key);
       return undefined;
@@ -98,7 +100,7 @@ export class LoadBalancerReconciler implements Reconciler {
   }
 
   private async writeStatus(
-    rt: typeof Services,
+    rt: ResourceType<LoadBalanced>,
     o: LoadBalanced,
     ingress: Array<{ ip: string }>,
     outcome: "ok" | string | undefined,

@@ -4,12 +4,12 @@ import { VirtualMachineResource } from "../api/vmoperator/virtualmachine.ts";
 import { VirtualMachineClassResource } from "../api/vmoperator/virtualmachineclass.ts";
 import { VirtualMachineServiceResource } from "../api/vmoperator/virtualmachineservice.ts";
 import { SupervisorNamespaceResource } from "../api/vsphere/supervisornamespace.ts";
-import { IpPool } from "../network/ipam.ts";
-import type { Inventory } from "../placement/inventory.ts";
 import type { Manager } from "../runtime/manager.ts";
-import { Namespaces, ResourceQuotas, Services } from "../runtime/resource.ts";
+import { Namespaces, ResourceQuotas, type ResourceType, Services } from "../runtime/resource.ts";
 import { byNamespace } from "../runtime/store.ts";
 import type { SimulationSettings } from "../settings.ts";
+import { IpPool } from "../shared/ipam.ts";
+import type { Inventory } from "../shared/placement/inventory.ts";
 import {
   HOST_INDEX,
   NS_INDEX,
@@ -17,7 +17,7 @@ import {
   type VMCaches,
   vmReservations,
 } from "./controller.ts";
-import { setupLoadBalancer, vipsInUse } from "./loadbalancer.ts";
+import { type LoadBalanced, setupLoadBalancer, vipsInUse } from "./loadbalancer.ts";
 
 export function setupVMService(mgr: Manager, inv: Inventory, settings: SimulationSettings): void {
   const c: VMCaches = {
@@ -41,8 +41,9 @@ export function setupVMService(mgr: Manager, inv: Inventory, settings: Simulatio
   );
   setupVirtualMachineController(mgr, inv, settings, vmIps, c);
 
-  const vmServices = mgr.informer(VirtualMachineServiceResource);
-  const services = mgr.informer(Services);
+  // One reconciler serves both kinds through the fields they share.
+  const vmServices = mgr.informer(VirtualMachineServiceResource as ResourceType<LoadBalanced>);
+  const services = mgr.informer(Services as ResourceType<LoadBalanced>);
   const vips = new IpPool(settings.vipPool, settings.vipPool, vipsInUse(vmServices, services));
   setupLoadBalancer(mgr, vips, vmServices, services, c.namespaces);
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { VirtualMachine } from "../api/vmoperator/virtualmachine.ts";
-import { defaultCatalogue } from "./catalogue.ts";
-import { bootDelayMs, holdsReservation, identities, moveFor, reservationOf, storageAllowed } from "./vm.ts";
+import { storageAllowed } from "../shared/storage.ts";
+import { defaultCatalogue } from "../shared/vmclasses.ts";
+import { bootDelayMs, holdsReservation, identities, moveFor, reservationOf } from "./vm.ts";
 
 const vm = (
   status: VirtualMachine["status"] = {},

@@ -4,10 +4,10 @@
 // VM Operator's condition types and reasons.
 import type { VirtualMachine, VirtualMachineStatus } from "../api/vmoperator/virtualmachine.ts";
 import type { VirtualMachineClass, VirtualMachineClassSpec } from "../api/vmoperator/virtualmachineclass.ts";
-import { uuidFrom } from "../esxihost/node.ts";
-import { bytes, cpuMilli, type Resources, zeroResources } from "../quantity.ts";
 import type { NewCondition } from "../runtime/conditions.ts";
 import { durationOr } from "../settings.ts";
+import { uuidFrom } from "../shared/ids.ts";
+import { bytes, cpuMilli, type Resources, zeroResources } from "../shared/quantity.ts";
 
 export const Conditions = {
   classReady: "VirtualMachineClassReady",
@@ -69,16 +69,6 @@ export function moveFor(vm: VirtualMachine, host: HostHealth): Move {
 export function bootDelayMs(vm: VirtualMachine, delayMs: number, jitterMs: number, fraction: number): number {
   const d = durationOr(vm.metadata.annotations?.[VM_BOOT_DELAY_ANNOTATION], delayMs);
   return d + Math.floor(jitterMs * fraction);
-}
-
-/** Whether a storage class may be used in the namespace (bound by a StorageClassBinding). */
-export function storageAllowed(
-  storageClass: string | undefined,
-  nsAnnotations: Record<string, string> | undefined,
-) {
-  if (!storageClass) return true;
-  const bound = (nsAnnotations?.[STORAGE_CLASSES_ANNOTATION] ?? "").split(",").filter(Boolean);
-  return bound.includes(storageClass);
 }
 
 /** The class named by the VM, if the namespace has it. */

@@ -6,9 +6,6 @@ import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import { ESXiHostResource } from "../api/vsphere/esxihost.ts";
 import type { VSpherePod } from "../api/vsphere/vspherepod.ts";
 import { VSpherePodResource } from "../api/vsphere/vspherepod.ts";
-import { place } from "../placement/drs.ts";
-import { ESXI_NODES, type Inventory, NODE_INDEX, nodeReady } from "../placement/inventory.ts";
-import { podRequests } from "../quantity.ts";
 import type { KubeClient, KubeObject } from "../runtime/client.ts";
 import { anyChange, type Reconciler, type Request, type Result } from "../runtime/controller.ts";
 import { apiStatus, isAlreadyExists, isNotFound } from "../runtime/errors.ts";
@@ -19,6 +16,9 @@ import type { Manager } from "../runtime/manager.ts";
 import { isControlledBy } from "../runtime/owner.ts";
 import { deepEqual } from "../runtime/patch.ts";
 import { Nodes, Pods } from "../runtime/resource.ts";
+import { place } from "../shared/placement/drs.ts";
+import { ESXI_NODES, type Inventory, NODE_INDEX, nodeReady } from "../shared/placement/inventory.ts";
+import { podRequests } from "../shared/quantity.ts";
 import { desiredPod, mirroredStatus, TEMPLATE_HASH_ANNOTATION, templateHash, unplacedStatus } from "./pod.ts";
 
 const UNPLACED_RETRY_MS = 30_000;
@@ -32,10 +32,10 @@ export class VSpherePodReconciler implements Reconciler {
   ) {}
 
   async reconcile(req: Request, log: Logger): Promise<Result | undefined> {
-    const vpod = this.vpods.store.get(`${req.namespace}/${req.name}`);
+    const vpod = this.vpods.store.get(req.namespace, req.name);
     if (!vpod || vpod.metadata.deletionTimestamp) return undefined; // the garbage collector removes the pod
     const now = new Date();
-    const pod = this.inv.pods.store.get(`${req.namespace}/${req.name}`);
+    const pod = this.inv.pods.store.get(req.namespace, req.name);
 
     if (pod && !isControlledBy(pod.metadata, vpod.metadata.uid)) {
       const msg = `a Pod named ${req.name} exists and does not belong to this VSpherePod`;

@@ -31,11 +31,17 @@ import {
   SupervisorNamespaceResource,
 } from "../../controllers/api/vsphere/supervisornamespace.ts";
 import { type VSpherePod, VSpherePodResource } from "../../controllers/api/vsphere/vspherepod.ts";
-import { ESXI_HOST_LABEL } from "../../controllers/placement/inventory.ts";
-import { addResources, bytes, cpuMilli, podRequests, zeroResources } from "../../controllers/quantity.ts";
 import type { KubeClient, KubeObject } from "../../controllers/runtime/client.ts";
 import type { ResourceType } from "../../controllers/runtime/resource.ts";
 import { Leases, Namespaces, Nodes, Pods } from "../../controllers/runtime/resource.ts";
+import { ESXI_HOST_LABEL } from "../../controllers/shared/placement/inventory.ts";
+import {
+  addResources,
+  bytes,
+  cpuMilli,
+  podRequests,
+  zeroResources,
+} from "../../controllers/shared/quantity.ts";
 import { reservationOf } from "../../controllers/vmservice/vm.ts";
 
 export interface Verdict {

@@ -156,11 +156,9 @@ describe("Supervisor Namespaces", () => {
       "requests.storage": "100Gi",
       "count/pods": "20",
     });
-    const lr = await admin.get<{ spec: { limits: Array<Record<string, unknown>> } }>(
-      LimitRanges,
-      "pacific-defaults",
-      dev,
-    );
+    const lr = (await await admin.get(LimitRanges, "pacific-defaults", dev)) as unknown as {
+      spec: { limits: Array<Record<string, unknown>> };
+    };
     expect(lr.spec.limits[0]).toMatchObject({
       default: { cpu: "500m", memory: "256Mi" },
       defaultRequest: { cpu: "100m", memory: "64Mi" },
@@ -174,7 +172,7 @@ describe("Supervisor Namespaces", () => {
     expect(byUser("alice")).toEqual(["edit"]);
     expect(byUser("bob")).toEqual(["view"]);
     expect(byUser("carol")).toEqual(["edit", "pacific-namespace-owner"]);
-    const np = await admin.get<{ spec: { ingress: Array<{ from: unknown[] }> } }>(
+    const np = await admin.get<KubeObject & { spec: { ingress: Array<{ from: unknown[] }> } }>(
       {
         group: "networking.k8s.io",
         version: "v1",
@@ -551,10 +549,9 @@ describe("the Storage Service", () => {
     );
     await admin.create(PersistentVolumeClaims, pvc("too-big", dev, tiny, "2Gi"));
     const ev = await eventually("ProvisioningFailed event", async () => {
-      const list = await admin.list<{ reason?: string; note?: string; regarding?: { name?: string } }>(
-        events,
-        { namespace: dev },
-      );
+      const list = await admin.list<
+        KubeObject & { reason?: string; note?: string; regarding?: { name?: string } }
+      >(events, { namespace: dev });
       return list.items.find((e) => e.reason === "ProvisioningFailed" && e.regarding?.name === "too-big");
     });
     expect(ev.note).toContain("free");

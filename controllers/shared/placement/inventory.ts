@@ -4,15 +4,15 @@
 // short-lived "assumed" placements (kube-scheduler's assume cache): a pod or VM just placed but not
 // yet seen in the cache, so that two placements in a row do not both take the last free slot.
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
-import type { ESXiHost } from "../api/vsphere/esxihost.ts";
-import { ESXiHostResource } from "../api/vsphere/esxihost.ts";
+import type { ESXiHost } from "../../api/vsphere/esxihost.ts";
+import { ESXiHostResource } from "../../api/vsphere/esxihost.ts";
+import type { KubeObject } from "../../runtime/client.ts";
+import { specOrMetadataChanged } from "../../runtime/controller.ts";
+import type { Informer } from "../../runtime/informer.ts";
+import type { Manager } from "../../runtime/manager.ts";
+import { Nodes, Pods, type ResourceType } from "../../runtime/resource.ts";
+import { byNodeName } from "../../runtime/store.ts";
 import { addResources, bytes, cpuMilli, podRequests, type Resources, zeroResources } from "../quantity.ts";
-import type { KubeObject } from "../runtime/client.ts";
-import { specOrMetadataChanged } from "../runtime/controller.ts";
-import type { Informer } from "../runtime/informer.ts";
-import type { Manager } from "../runtime/manager.ts";
-import { Nodes, Pods, type ResourceType } from "../runtime/resource.ts";
-import { byNodeName } from "../runtime/store.ts";
 import type { HostView } from "./drs.ts";
 
 /** Label on every Node Pacific makes for an ESXi host (value: the host name). */

@@ -1,5 +1,6 @@
 // Kubernetes resource quantities (k8s.io/apimachinery/pkg/api/resource) as plain numbers:
 // CPU in millicores, everything else in base units (bytes, counts). Pure; unit-tested.
+import { deepEqual } from "../runtime/patch.ts";
 
 const binary: Record<string, number> = {
   Ki: 2 ** 10,
@@ -100,4 +101,21 @@ export function podRequests(spec: PodSpecLike | undefined): Resources {
     return Math.max(main, init) + conv(spec?.overhead?.[name]);
   };
   return { cpuMilli: sum("cpu", cpuMilli), memory: sum("memory", bytes), pods: 1 };
+}
+
+/** Equal as quantities ("1000m" and "1" are), so server canonicalisation is no reason to write. */
+export function sameQuantities(
+  a: Record<string, string> | undefined,
+  b: Record<string, string> | undefined,
+): boolean {
+  const ka = Object.keys(a ?? {}).sort();
+  const kb = Object.keys(b ?? {}).sort();
+  if (!deepEqual(ka, kb)) return false;
+  return ka.every((k) => {
+    try {
+      return parseQuantity(a![k]) === parseQuantity(b![k]);
+    } catch {
+      return a![k] === b![k];
+    }
+  });
 }
