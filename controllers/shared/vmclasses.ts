@@ -1,5 +1,5 @@
 // The VM class catalogue: the best-effort-* (no reservation) and guaranteed-* (full reservation)
-// classes a Supervisor ships (UPSTREAM-APIS.md). A SupervisorNamespace's spec.vmClasses picks from it.
+// classes a Supervisor ships (docs/upstream-apis.md). A SupervisorNamespace's spec.vmClasses picks from it.
 import { parse as parseYaml } from "yaml";
 import type { VirtualMachineClassSpec } from "../api/vmoperator/virtualmachineclass.ts";
 
