@@ -10,19 +10,19 @@ import { VirtualMachineClassResource } from "./api/vmoperator/virtualmachineclas
 import { VirtualMachineServiceResource } from "./api/vmoperator/virtualmachineservice.ts";
 import { VSpherePodResource } from "./api/vsphere/vspherepod.ts";
 import { defaultConfig, type PacificConfig } from "./config.ts";
-import { setupESXiHostController } from "./esxihost/controller.ts";
+import { setupESXiHostController } from "./esxihost/setup.ts";
 import { Heartbeat } from "./esxihost/heartbeat.ts";
 import { registerHostMetrics } from "./esxihost/metrics.ts";
 import type { Manager } from "./runtime/manager.ts";
 import type { ResourceType } from "./runtime/resource.ts";
 import { Inventory } from "./shared/placement/inventory.ts";
-import { setupSpherelet } from "./spherelet/controller.ts";
+import { setupSpherelet } from "./spherelet/setup.ts";
 import { setupCns } from "./storage/cns/setup.ts";
 import { setupStorageClassBindingController } from "./storage/storageclassbinding/setup.ts";
 import { setupSupervisorNamespaceController } from "./supervisornamespace/setup.ts";
 import { setupTanzu } from "./tkc/setup.ts";
 import { setupVMService } from "./vmservice/setup.ts";
-import { setupVSpherePodController } from "./vspherepod/controller.ts";
+import { setupVSpherePodController } from "./vspherepod/setup.ts";
 
 export function setupControllers(mgr: Manager, config: PacificConfig = defaultConfig): Inventory {
   const { settings } = config;

@@ -42,6 +42,9 @@ export const storageQuotaName = (storageClass: string) => `pacific-storage-${sto
 export const ESXI_HOST_LABEL = "vsphere.pacific.dev/esxi-host";
 export const VSPHERE_CLUSTER_LABEL = "vsphere.pacific.dev/cluster";
 export const HOST_INDEX_ANNOTATION = "vsphere.pacific.dev/host-index";
+/** The taint on every ESXi host's Node (virtual-kubelet's); a pod must tolerate it to run there. */
+export const PROVIDER_TAINT_KEY = "virtual-kubelet.io/provider";
+export const PROVIDER_TAINT_VALUE = "vsphere";
 /** On a VSpherePod's Pod. */
 export const VSPHEREPOD_LABEL = "vsphere.pacific.dev/vspherepod";
 export const TEMPLATE_HASH_ANNOTATION = "vsphere.pacific.dev/template-hash";

@@ -43,7 +43,7 @@ export function admit(allocatable: Resources, used: Resources, pod: V1Pod): Admi
 export function allocatePodIP(cidr: string, used: Set<string>): string | undefined {
   const [base, bitsText] = cidr.split("/");
   const bits = Number(bitsText);
-  const start = base!.split(".").reduce((acc, o) => acc * 256 + Number(o), 0);
+  const start = (base ?? "").split(".").reduce((acc, o) => acc * 256 + Number(o), 0);
   const size = 2 ** (32 - bits);
   for (let i = 2; i < size - 1; i++) {
     const n = start + i;

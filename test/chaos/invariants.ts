@@ -7,6 +7,7 @@ import {
   type MachineDeployment,
   MachineDeploymentResource,
 } from "../../controllers/api/cluster/machinedeployment.ts";
+import { ESXI_HOST_LABEL } from "../../controllers/api/contracts.ts";
 import {
   type KubeadmControlPlane,
   KubeadmControlPlaneResource,
@@ -34,7 +35,6 @@ import { type VSpherePod, VSpherePodResource } from "../../controllers/api/vsphe
 import type { KubeClient, KubeObject } from "../../controllers/runtime/client.ts";
 import type { ResourceType } from "../../controllers/runtime/resource.ts";
 import { Leases, Namespaces, Nodes, Pods } from "../../controllers/runtime/resource.ts";
-import { ESXI_HOST_LABEL } from "../../controllers/shared/placement/inventory.ts";
 import {
   addResources,
   bytes,
@@ -42,7 +42,7 @@ import {
   podRequests,
   zeroResources,
 } from "../../controllers/shared/quantity.ts";
-import { reservationOf } from "../../controllers/vmservice/vm.ts";
+import { reservationOf } from "../../controllers/vmservice/virtualmachine/decisions.ts";
 
 export interface Verdict {
   name: string;

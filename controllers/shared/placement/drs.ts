@@ -88,5 +88,6 @@ export function place(hosts: HostView[], d: Demand): Placement {
     (a, b) =>
       score(b, d) - score(a, d) || a.objects - b.objects || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
   );
-  return { ok: true, host: fit[0]!.name };
+  const [best] = fit;
+  return best ? { ok: true, host: best.name } : { ok: false, reason: "NoHosts", message: "no host fits" };
 }

@@ -3,20 +3,20 @@
 // private counter, so a restart recomputes the same answer. The only memory of its own is the
 // short-lived "assumed" placements (kube-scheduler's assume cache): a pod or VM just placed but not
 // yet seen in the cache, so that two placements in a row do not both take the last free slot.
-import type { V1Node, V1Pod } from "@kubernetes/client-node";
+import type { V1Node, V1Pod, V1Taint, V1Toleration } from "@kubernetes/client-node";
+import { ESXI_HOST_LABEL, PROVIDER_TAINT_KEY, PROVIDER_TAINT_VALUE } from "../../api/contracts.ts";
 import type { ESXiHost } from "../../api/vsphere/esxihost.ts";
 import { ESXiHostResource } from "../../api/vsphere/esxihost.ts";
 import type { KubeObject } from "../../runtime/client.ts";
 import { specOrMetadataChanged } from "../../runtime/controller.ts";
 import type { Informer } from "../../runtime/informer.ts";
 import type { Manager } from "../../runtime/manager.ts";
-import { Nodes, Pods, type ResourceType } from "../../runtime/resource.ts";
+import { deepEqual } from "../../runtime/patch.ts";
+import { keyFor, Nodes, Pods, type ResourceType } from "../../runtime/resource.ts";
 import { byNodeName } from "../../runtime/store.ts";
 import { addResources, bytes, cpuMilli, podRequests, type Resources, zeroResources } from "../quantity.ts";
 import type { HostView } from "./drs.ts";
 
-/** Label on every Node Pacific makes for an ESXi host (value: the host name). */
-export const ESXI_HOST_LABEL = "vsphere.pacific.dev/esxi-host";
 export const NODE_INDEX = "nodeName";
 const ASSUME_TTL_MS = 30_000;
 
@@ -27,6 +27,14 @@ export interface ReservationSource {
   /** The kind whose changes move reservations, and the hosts an object is on (the host controller watches it). */
   resource: ResourceType;
   hostsOf(obj: KubeObject): string[];
+}
+
+/** Where the inventory's informers come from: the manager (or standalone informers in unit tests). */
+export type InformerSource = Pick<Manager, "informer">;
+
+/** The assumption key of a pod just placed (what `assume` and `forget` take). */
+export function podAssumeKey(namespace: string | undefined, name: string): string {
+  return `pod/${keyFor(namespace, name)}`;
 }
 
 interface Assumed {
@@ -42,14 +50,14 @@ export class Inventory {
   private readonly sources: ReservationSource[] = [];
   private readonly assumed = new Map<string, Assumed>();
 
-  constructor(mgr: Manager) {
+  constructor(mgr: InformerSource) {
     this.hosts = mgr.informer<ESXiHost>(ESXiHostResource);
     this.nodes = mgr.informer<V1Node>(Nodes, ESXI_NODES);
     this.pods = mgr.informer<V1Pod>(Pods);
     this.pods.addIndex(NODE_INDEX, byNodeName);
     // A placement is no longer an assumption once the cache shows the pod bound.
     const observe = (p: V1Pod) => {
-      if (p.spec?.nodeName) this.assumed.delete(`pod/${p.metadata?.namespace}/${p.metadata?.name}`);
+      if (p.spec?.nodeName) this.assumed.delete(podAssumeKey(p.metadata?.namespace, p.metadata?.name ?? ""));
     };
     this.pods.addHandler({ add: observe, update: (_o, n) => observe(n) });
   }
@@ -119,7 +127,7 @@ export class Inventory {
       });
     }
     return this.hosts.store.list().map((h) => {
-      const name = h.metadata.name!;
+      const name = h.metadata.name ?? "";
       const node = this.nodes.store.get(name);
       const pods = this.activePodsOn(name);
       const reserved = this.reservedOn(name);
@@ -139,7 +147,26 @@ export class Inventory {
   }
 }
 
+/** The informer options of ESXi hosts' Nodes (only those carry the label). */
 export const ESXI_NODES = { labelSelector: ESXI_HOST_LABEL };
+
+/** The taint on every ESXi host's Node, and the toleration a pod needs to run there. */
+export const PROVIDER_TAINT: V1Taint = {
+  key: PROVIDER_TAINT_KEY,
+  value: PROVIDER_TAINT_VALUE,
+  effect: "NoSchedule",
+};
+export const PROVIDER_TOLERATION: V1Toleration = {
+  key: PROVIDER_TAINT_KEY,
+  operator: "Equal",
+  value: PROVIDER_TAINT_VALUE,
+  effect: "NoSchedule",
+};
+
+/** The host's Spherelet is alive (simulation: heartbeats not turned off). */
+export function heartbeatsOn(host: ESXiHost): boolean {
+  return host.spec.simulation?.heartbeats !== false;
+}
 
 export function hostCapacity(h: ESXiHost): Resources {
   return {
@@ -168,8 +195,8 @@ export const nodeChanged = (o: KubeObject, n: KubeObject): boolean => {
   return (
     specOrMetadataChanged(o, n) ||
     nodeReady(a) !== nodeReady(b) ||
-    JSON.stringify(a.spec) !== JSON.stringify(b.spec) ||
-    JSON.stringify(a.status?.allocatable) !== JSON.stringify(b.status?.allocatable) ||
+    !deepEqual(a.spec, b.spec) ||
+    !deepEqual(a.status?.allocatable, b.status?.allocatable) ||
     !a.status?.addresses !== !b.status?.addresses
   );
 };
