@@ -9,10 +9,14 @@ import { VirtualMachineResource } from "./api/vmoperator/virtualmachine.ts";
 import { VirtualMachineClassResource } from "./api/vmoperator/virtualmachineclass.ts";
 import { VirtualMachineServiceResource } from "./api/vmoperator/virtualmachineservice.ts";
 import { VSpherePodResource } from "./api/vsphere/vspherepod.ts";
+import { setupClusterController } from "./capi/cluster/setup.ts";
+import { setupKubeadmControlPlaneController } from "./capi/kubeadmcontrolplane/setup.ts";
+import { setupMachineController } from "./capi/machine/setup.ts";
+import { setupMachineDeploymentController } from "./capi/machinedeployment/setup.ts";
 import { defaultConfig, type PacificConfig } from "./config.ts";
-import { setupESXiHostController } from "./esxihost/setup.ts";
 import { Heartbeat } from "./esxihost/heartbeat.ts";
 import { registerHostMetrics } from "./esxihost/metrics.ts";
+import { setupESXiHostController } from "./esxihost/setup.ts";
 import type { Manager } from "./runtime/manager.ts";
 import type { ResourceType } from "./runtime/resource.ts";
 import { Inventory } from "./shared/placement/inventory.ts";
@@ -20,7 +24,8 @@ import { setupSpherelet } from "./spherelet/setup.ts";
 import { setupCns } from "./storage/cns/setup.ts";
 import { setupStorageClassBindingController } from "./storage/storageclassbinding/setup.ts";
 import { setupSupervisorNamespaceController } from "./supervisornamespace/setup.ts";
-import { setupTanzu } from "./tkc/setup.ts";
+import { setupTanzuKubernetesClusterController } from "./tanzu/tanzukubernetescluster/setup.ts";
+import { setupTanzuKubernetesReleaseController } from "./tanzu/tanzukubernetesrelease/setup.ts";
 import { setupVMService } from "./vmservice/setup.ts";
 import { setupVSpherePodController } from "./vspherepod/setup.ts";
 
@@ -39,7 +44,14 @@ export function setupControllers(mgr: Manager, config: PacificConfig = defaultCo
   setupStorageClassBindingController(mgr);
   setupCns(mgr, settings.datastoreCapacity);
   // TKCs need the VM Service (their machines are VMs), Cluster API and the TKC APIs.
-  if (config.apis.vmOperator && config.apis.clusterAPI && config.apis.tkc) setupTanzu(mgr, config.releases);
+  if (config.apis.vmOperator && config.apis.clusterAPI && config.apis.tkc) {
+    setupClusterController(mgr);
+    setupKubeadmControlPlaneController(mgr);
+    setupMachineDeploymentController(mgr);
+    setupMachineController(mgr);
+    setupTanzuKubernetesClusterController(mgr);
+    setupTanzuKubernetesReleaseController(mgr, config.releases);
+  }
   return inv;
 }
 

@@ -113,10 +113,20 @@ export function microTime(d: Date): string {
 
 // ---------- Cluster API style helpers on an object (a working copy the reconciler may change) ----------
 
-/** Any object with metav1 conditions in its status. */
+/** A condition as a status holds it: metav1's, or Cluster API's (whose reason and message are optional). */
+export interface StoredCondition {
+  type: string;
+  status: ConditionStatus;
+  observedGeneration?: number;
+  lastTransitionTime: string;
+  reason?: string;
+  message?: string;
+}
+
+/** Any object with metav1 (or Cluster API style) conditions in its status. */
 export interface WithConditions {
   metadata?: { generation?: number };
-  status?: { conditions?: Condition[] };
+  status?: { conditions?: StoredCondition[] };
 }
 
 function mark<T extends WithConditions>(
@@ -130,7 +140,7 @@ function mark<T extends WithConditions>(
   obj.status ??= {} as NonNullable<T["status"]>;
   const s = obj.status;
   s.conditions = setCondition(
-    s.conditions,
+    s.conditions as Condition[] | undefined,
     { type, status, reason, message, observedGeneration: obj.metadata?.generation },
     now,
   );
@@ -172,10 +182,10 @@ export function markUnknown<T extends WithConditions>(
 
 /** Sets `Ready` on `obj` as the summary of `types` (summarizeReady). */
 export function markReadySummary<T extends WithConditions>(obj: T, types: string[], now = new Date()): T {
-  const r = summarizeReady(obj.status?.conditions, types);
+  const r = summarizeReady(obj.status?.conditions as Condition[] | undefined, types);
   return mark(obj, "Ready", r.status, r.reason, r.message, now);
 }
 
 export function conditionOf(obj: WithConditions | undefined, type: string): Condition | undefined {
-  return findCondition(obj?.status?.conditions, type);
+  return findCondition(obj?.status?.conditions as Condition[] | undefined, type);
 }

@@ -3,20 +3,30 @@
 // control-plane VirtualMachineService (its VIP is the cluster's endpoint) and the kubeconfig
 // Secret. Names are deterministic, as Cluster API's TKG provider makes them.
 import type { V1Secret } from "@kubernetes/client-node";
-import type { Cluster } from "../api/cluster/cluster.ts";
-import type { MachineDeployment } from "../api/cluster/machinedeployment.ts";
-import type { KubeadmControlPlane } from "../api/controlplane/kubeadmcontrolplane.ts";
-import type { TanzuKubernetesCluster } from "../api/run/tanzukubernetescluster.ts";
-import type { TanzuKubernetesRelease } from "../api/run/tanzukubernetesrelease.ts";
-import type { VirtualMachineService } from "../api/vmoperator/virtualmachineservice.ts";
-import { CLUSTER_API, Labels, VM_OPERATOR, VMTemplateAnnotations } from "../capi/labels.ts";
-import { controllerRef } from "../runtime/owner.ts";
+import { type Cluster, ClusterApiVersion } from "../../api/cluster/cluster.ts";
+import type { MachineDeployment } from "../../api/cluster/machinedeployment.ts";
+import {
+  CapiLabels,
+  CLUSTER_SECRET_TYPE,
+  NODE_POOL_LABEL,
+  TKR_LABEL,
+  VMTemplateAnnotations,
+} from "../../api/contracts.ts";
+import {
+  type KubeadmControlPlane,
+  KubeadmControlPlaneApiVersion,
+} from "../../api/controlplane/kubeadmcontrolplane.ts";
+import {
+  type TanzuKubernetesCluster,
+  TanzuKubernetesClusterApiVersion,
+} from "../../api/run/tanzukubernetescluster.ts";
+import type { TanzuKubernetesRelease } from "../../api/run/tanzukubernetesrelease.ts";
+import { VirtualMachineApiVersion } from "../../api/vmoperator/virtualmachine.ts";
+import type { VirtualMachineService } from "../../api/vmoperator/virtualmachineservice.ts";
+import { controllerRef } from "../../runtime/owner.ts";
+import { compareVersions, semver } from "../../shared/tkr.ts";
 
-export const TKC_API = "run.tanzu.vmware.com/v1alpha3";
-export const KCP_API = "controlplane.cluster.x-k8s.io/v1beta1";
 export const API_SERVER_PORT = 6443;
-export const NODE_POOL_LABEL = "run.tanzu.vmware.com/node-pool";
-export const TKR_LABEL = "run.tanzu.vmware.com/tkr";
 
 export const names = {
   cluster: (tkc: string) => tkc,
@@ -26,11 +36,6 @@ export const names = {
   kubeconfig: (tkc: string) => `${tkc}-kubeconfig`,
 };
 
-/** "v1.23.8+vmware.3-tkg.1" → "v1.23.8---vmware.3-tkg.1" (a TKR's name is its version, '+' spelt '---'). */
-export function tkrName(version: string): string {
-  return version.replace("+", "---");
-}
-
 /** The release named by the control plane (node pools follow it unless they name their own). */
 export function releaseOf(tkc: TanzuKubernetesCluster): string | undefined {
   return tkc.spec.topology.controlPlane.tkr?.reference?.name;
@@ -38,18 +43,6 @@ export function releaseOf(tkc: TanzuKubernetesCluster): string | undefined {
 
 export function imageOf(tkr: TanzuKubernetesRelease): string {
   return tkr.spec.osImages?.[0]?.name ?? `photon-3-amd64-${tkr.metadata.name}`;
-}
-
-/** "v1.23.8+vmware.3" → [1, 23, 8]; undefined when it is not a version. */
-export function semver(v: string | undefined): [number, number, number] | undefined {
-  const m = /^v?([0-9]+)\.([0-9]+)\.([0-9]+)/.exec(v ?? "");
-  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
-}
-
-export function compareVersions(a: string | undefined, b: string | undefined): number {
-  const x = semver(a) ?? [0, 0, 0];
-  const y = semver(b) ?? [0, 0, 0];
-  return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
 }
 
 /** Releases one may upgrade to from `current`: newer, same major, at most the next minor. */
@@ -63,11 +56,14 @@ export function upgradesFrom(current: string | undefined, releases: TanzuKuberne
         !!v && v[0] === c[0] && v[1] <= c[1] + 1 && compareVersions(r.spec.kubernetes.version, current) > 0
       );
     })
-    .map((r) => r.metadata.name!)
+    .map((r) => r.metadata.name ?? "")
     .sort();
 }
 
-const labelsOf = (tkc: TanzuKubernetesCluster) => ({ [Labels.clusterName]: tkc.metadata.name! });
+/** The TKC's name (set: the API server requires it). */
+export const nameOf = (o: { metadata?: { name?: string } }) => o.metadata?.name ?? "";
+
+const labelsOf = (tkc: TanzuKubernetesCluster) => ({ [CapiLabels.clusterName]: nameOf(tkc) });
 
 function vmTemplate(vmClass: string, storageClass: string, image: string): Record<string, string> {
   return {
@@ -79,16 +75,20 @@ function vmTemplate(vmClass: string, storageClass: string, image: string): Recor
 
 export function desiredCluster(tkc: TanzuKubernetesCluster, tkr: string, vip: string | undefined): Cluster {
   const net = tkc.spec.settings?.network;
-  const name = tkc.metadata.name!;
+  const name = nameOf(tkc);
   return {
-    apiVersion: CLUSTER_API,
+    apiVersion: ClusterApiVersion,
     kind: "Cluster",
     metadata: {
       name: names.cluster(name),
       namespace: tkc.metadata.namespace,
       labels: { ...labelsOf(tkc), [TKR_LABEL]: tkr },
       ownerReferences: [
-        controllerRef({ apiVersion: TKC_API, kind: "TanzuKubernetesCluster", metadata: tkc.metadata }),
+        controllerRef({
+          apiVersion: TanzuKubernetesClusterApiVersion,
+          kind: "TanzuKubernetesCluster",
+          metadata: tkc.metadata,
+        }),
       ],
     },
     spec: {
@@ -99,7 +99,7 @@ export function desiredCluster(tkc: TanzuKubernetesCluster, tkr: string, vip: st
         serviceDomain: net?.serviceDomain ?? "cluster.local",
       },
       controlPlaneRef: {
-        apiVersion: KCP_API,
+        apiVersion: KubeadmControlPlaneApiVersion,
         kind: "KubeadmControlPlane",
         name: names.controlPlane(name),
         namespace: tkc.metadata.namespace,
@@ -116,14 +116,14 @@ export function desiredControlPlane(
 ): KubeadmControlPlane {
   const cp = tkc.spec.topology.controlPlane;
   return {
-    apiVersion: KCP_API,
+    apiVersion: KubeadmControlPlaneApiVersion,
     kind: "KubeadmControlPlane",
     metadata: {
-      name: names.controlPlane(tkc.metadata.name!),
+      name: names.controlPlane(nameOf(tkc)),
       namespace: tkc.metadata.namespace,
       labels: labelsOf(tkc),
       ownerReferences: [
-        controllerRef({ apiVersion: CLUSTER_API, kind: "Cluster", metadata: cluster.metadata }),
+        controllerRef({ apiVersion: ClusterApiVersion, kind: "Cluster", metadata: cluster.metadata }),
       ],
     },
     spec: {
@@ -135,7 +135,7 @@ export function desiredControlPlane(
           annotations: vmTemplate(cp.vmClass, cp.storageClass, imageOf(release)),
         },
         infrastructureRef: {
-          apiVersion: VM_OPERATOR,
+          apiVersion: VirtualMachineApiVersion,
           kind: "VirtualMachineClass",
           name: cp.vmClass,
           namespace: tkc.metadata.namespace,
@@ -158,21 +158,21 @@ export function desiredNodePool(
   release: TanzuKubernetesRelease,
   version: string,
 ): MachineDeployment {
-  const name = names.nodePool(tkc.metadata.name!, pool.name);
-  const selector = { [Labels.clusterName]: tkc.metadata.name!, [Labels.deploymentName]: name };
+  const name = names.nodePool(nameOf(tkc), pool.name);
+  const selector = { [CapiLabels.clusterName]: nameOf(tkc), [CapiLabels.deploymentName]: name };
   return {
-    apiVersion: CLUSTER_API,
+    apiVersion: ClusterApiVersion,
     kind: "MachineDeployment",
     metadata: {
       name,
       namespace: tkc.metadata.namespace,
       labels: { ...labelsOf(tkc), [NODE_POOL_LABEL]: pool.name },
       ownerReferences: [
-        controllerRef({ apiVersion: CLUSTER_API, kind: "Cluster", metadata: cluster.metadata }),
+        controllerRef({ apiVersion: ClusterApiVersion, kind: "Cluster", metadata: cluster.metadata }),
       ],
     },
     spec: {
-      clusterName: tkc.metadata.name!,
+      clusterName: nameOf(tkc),
       replicas: pool.replicas,
       selector: { matchLabels: selector },
       template: {
@@ -181,10 +181,10 @@ export function desiredNodePool(
           annotations: vmTemplate(pool.vmClass, pool.storageClass, imageOf(release)),
         },
         spec: {
-          clusterName: tkc.metadata.name!,
+          clusterName: nameOf(tkc),
           bootstrap: { dataSecretName: `${name}-bootstrap` },
           infrastructureRef: {
-            apiVersion: VM_OPERATOR,
+            apiVersion: VirtualMachineApiVersion,
             kind: "VirtualMachineClass",
             name: pool.vmClass,
             namespace: tkc.metadata.namespace,
@@ -200,29 +200,29 @@ export function desiredNodePool(
 }
 
 export function desiredService(tkc: TanzuKubernetesCluster, cluster: Cluster): VirtualMachineService {
-  const name = tkc.metadata.name!;
+  const name = nameOf(tkc);
   return {
-    apiVersion: VM_OPERATOR,
+    apiVersion: VirtualMachineApiVersion,
     kind: "VirtualMachineService",
     metadata: {
       name: names.service(name),
       namespace: tkc.metadata.namespace,
       labels: labelsOf(tkc),
       ownerReferences: [
-        controllerRef({ apiVersion: CLUSTER_API, kind: "Cluster", metadata: cluster.metadata }),
+        controllerRef({ apiVersion: ClusterApiVersion, kind: "Cluster", metadata: cluster.metadata }),
       ],
     },
     spec: {
       type: "LoadBalancer",
       ports: [{ name: "apiserver", protocol: "TCP", port: API_SERVER_PORT, targetPort: API_SERVER_PORT }],
-      selector: { [Labels.capvClusterName]: name, [Labels.capvClusterRole]: "controlplane" },
+      selector: { [CapiLabels.capvClusterName]: name, [CapiLabels.capvClusterRole]: "controlplane" },
     },
   };
 }
 
 /** The admin kubeconfig Cluster API writes (key `value`); the credentials are placeholders of the simulation. */
 export function desiredKubeconfig(tkc: TanzuKubernetesCluster, cluster: Cluster, vip: string): V1Secret {
-  const name = tkc.metadata.name!;
+  const name = nameOf(tkc);
   const kubeconfig = [
     "apiVersion: v1",
     "kind: Config",
@@ -246,13 +246,13 @@ export function desiredKubeconfig(tkc: TanzuKubernetesCluster, cluster: Cluster,
   return {
     apiVersion: "v1",
     kind: "Secret",
-    type: "cluster.x-k8s.io/secret",
+    type: CLUSTER_SECRET_TYPE,
     metadata: {
       name: names.kubeconfig(name),
       namespace: tkc.metadata.namespace,
       labels: labelsOf(tkc),
       ownerReferences: [
-        controllerRef({ apiVersion: CLUSTER_API, kind: "Cluster", metadata: cluster.metadata }),
+        controllerRef({ apiVersion: ClusterApiVersion, kind: "Cluster", metadata: cluster.metadata }),
       ],
     },
     data: { value: Buffer.from(kubeconfig).toString("base64") },

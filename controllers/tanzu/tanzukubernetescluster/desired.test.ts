@@ -1,15 +1,16 @@
 import { describe, expect, it } from "vitest";
-import type { TanzuKubernetesCluster } from "../api/run/tanzukubernetescluster.ts";
-import {
-  compareVersions,
-  desiredCluster,
-  desiredNodePool,
-  names,
-  semver,
-  tkrName,
-  upgradesFrom,
-} from "./desired.ts";
-import { desiredRelease, parseReleases } from "./releases.ts";
+import type { TanzuKubernetesCluster } from "../../api/run/tanzukubernetescluster.ts";
+import type { TanzuKubernetesRelease } from "../../api/run/tanzukubernetesrelease.ts";
+import { tkrName } from "../../shared/tkr.ts";
+import { desiredCluster, desiredNodePool, names, upgradesFrom } from "./desired.ts";
+
+/** A release of Kubernetes `version` (as the TKR controller makes them, by name and version). */
+const release = (version: string): TanzuKubernetesRelease => ({
+  apiVersion: "run.tanzu.vmware.com/v1alpha3",
+  kind: "TanzuKubernetesRelease",
+  metadata: { name: tkrName(version) },
+  spec: { version, kubernetes: { version: version.replace(/(-fips\.[0-9]+)?-tkg\.[0-9]+$/, "") } },
+});
 
 const tkc = {
   apiVersion: "run.tanzu.vmware.com/v1alpha3",
@@ -29,22 +30,12 @@ const tkc = {
 } as unknown as TanzuKubernetesCluster;
 
 describe("TKC desired state", () => {
-  it("names releases and parses versions", () => {
-    expect(tkrName("v1.23.8+vmware.3-tkg.1")).toBe("v1.23.8---vmware.3-tkg.1");
-    expect(semver("v1.24.11+vmware.1")).toEqual([1, 24, 11]);
-    expect(compareVersions("v1.24.1", "v1.23.9")).toBeGreaterThan(0);
-    const r = desiredRelease("v1.24.11+vmware.1-fips.1-tkg.1");
-    expect(r.metadata.name).toBe("v1.24.11---vmware.1-fips.1-tkg.1");
-    expect(r.spec.kubernetes.version).toBe("v1.24.11+vmware.1");
-    expect(() => parseReleases("- 1.2.3")).toThrow(/not a TKR version/);
-  });
-
   it("offers upgrades to newer releases of the same or next minor only", () => {
     const rel = [
       "v1.23.8+vmware.3-tkg.1",
       "v1.24.11+vmware.1-fips.1-tkg.1",
       "v1.25.7+vmware.3-fips.1-tkg.1",
-    ].map(desiredRelease);
+    ].map(release);
     expect(upgradesFrom("v1.23.8+vmware.3", rel)).toEqual(["v1.24.11---vmware.1-fips.1-tkg.1"]);
     expect(upgradesFrom("v1.25.7+vmware.3", rel)).toEqual([]);
   });
@@ -58,11 +49,13 @@ describe("TKC desired state", () => {
     });
     expect(cluster.spec.controlPlaneEndpoint).toEqual({ host: "192.168.128.1", port: 6443 });
     expect(cluster.spec.controlPlaneRef?.name).toBe(names.controlPlane("tkc-1"));
+    const pool = tkc.spec.topology.nodePools?.[0];
+    if (!pool) throw new Error("the sample has a node pool");
     const md = desiredNodePool(
       tkc,
       { ...cluster, metadata: { ...cluster.metadata, uid: "c1" } },
-      tkc.spec.topology.nodePools![0]!,
-      desiredRelease("v1.23.8+vmware.3-tkg.1"),
+      pool,
+      release("v1.23.8+vmware.3-tkg.1"),
       "v1.23.8+vmware.3",
     );
     expect(md.metadata.name).toBe("tkc-1-pool-1");
