@@ -28,7 +28,7 @@ function anchors(markdown: string): Set<string> {
   for (const line of markdown.replace(/^(```|~~~)[^\n]*\n[\s\S]*?^\1[^\n]*$/gm, "").split("\n")) {
     const m = /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
     if (!m) continue;
-    const text = m[1]
+    const text = (m[1] ?? "")
       .replace(/\[([^\]]*)\]\([^)]*\)/g, "$1")
       .replace(/[`*_]/g, "")
       .toLowerCase();
@@ -50,6 +50,7 @@ function relativeLinks(file: string): Link[] {
   const links: Link[] = [];
   for (const m of text.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)) {
     const target = m[1];
+    if (target === undefined) continue;
     if (/^[a-z][a-z0-9+.-]*:/i.test(target)) continue; // https:, mailto:, ...
     links.push({ file, target });
   }
@@ -58,7 +59,7 @@ function relativeLinks(file: string): Link[] {
 
 /** Why a link does not resolve, or undefined when it does. */
 function brokenReason({ file, target }: Link): string | undefined {
-  const [pathPart, anchor] = target.split("#", 2);
+  const [pathPart = "", anchor] = target.split("#", 2);
   const path = pathPart === "" ? file : resolve(dirname(file), decodeURIComponent(pathPart));
   if (!path.startsWith(root)) return "points outside the repository";
   if (!existsSync(path)) return "no such file";

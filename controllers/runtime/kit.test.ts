@@ -48,7 +48,8 @@ describe("PatchHelper", () => {
   });
 
   it("nulls the keys that vanished", async () => {
-    const c = new FakeClient([Widgets, { ...widget(), status: { extra: { a: "1", b: "2" } } }]);
+    const seeded: Widget = { ...widget(), status: { extra: { a: "1", b: "2" } } };
+    const c = new FakeClient([Widgets, seeded]);
     const w = await c.get(Widgets, "w", "ns");
     await patchStatus(c, Widgets, w, { extra: { a: "1" } });
     expect(c.actions[0]?.body).toEqual({ status: { extra: { b: null } } });
