@@ -9,12 +9,12 @@ import type { Client } from "../runtime/client.ts";
 import type { Reconciler, Request, Result } from "../runtime/controller.ts";
 import { apiStatus, ignoreNotFound, isAlreadyExists } from "../runtime/errors.ts";
 import type { EventRecorder } from "../runtime/events.ts";
-import type { Informer } from "../runtime/informer.ts";
 import type { Logger } from "../runtime/log.ts";
 import { isControlledBy } from "../runtime/owner.ts";
 import { deepEqual } from "../runtime/patch.ts";
 import { patchStatus } from "../runtime/patchhelper.ts";
 import { Pods } from "../runtime/resource.ts";
+import type { Store } from "../runtime/store.ts";
 import { place } from "../shared/placement/drs.ts";
 import { type Inventory, nodeReady, podAssumeKey } from "../shared/placement/inventory.ts";
 import { podRequests } from "../shared/quantity.ts";
@@ -32,12 +32,12 @@ export class VSpherePodReconciler implements Reconciler {
   constructor(
     private readonly client: Client,
     private readonly inv: Inventory,
-    private readonly vpods: Informer<VSpherePod>,
+    private readonly vpods: Store<VSpherePod>,
     private readonly events: Pick<EventRecorder, "event">,
   ) {}
 
   async reconcile(req: Request, log: Logger): Promise<Result | undefined> {
-    const vpod = this.vpods.store.get(req.namespace, req.name);
+    const vpod = this.vpods.get(req.namespace, req.name);
     if (!vpod || vpod.metadata.deletionTimestamp) return undefined; // the garbage collector removes the pod
     const out = await this.reconcileNormal(vpod, new Date(), log);
     // The one status write; nothing is sent (and nothing copied) when the status did not change.

@@ -41,5 +41,5 @@ export function setupVSpherePodController(mgr: Manager, inv: Inventory): void {
     // Any change of a host may make room: the VSpherePods still waiting for one.
     .watches(ESXiHostResource, unplaced, { predicate: anyChange })
     .withOptions({ maxConcurrentReconciles: 8 })
-    .complete(new VSpherePodReconciler(mgr.client, inv, vpods, mgr.events));
+    .complete(new VSpherePodReconciler(mgr.client, inv, vpods.store, mgr.events));
 }

@@ -1,16 +1,16 @@
 // An Inventory over standalone informers that are never started, for unit tests of reconcilers that
-// read it: a test fills the caches with `put` (as a watch event would) and reads what it decided
-// from a FakeClient. Never for e2e, which run the real informers.
+// read it: `sync` fills its caches with what a Client (the FakeClient) holds now, as synced informers
+// would. Never for e2e, which run the real informers.
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
-import type { ESXiHost } from "../../api/vsphere/esxihost.ts";
-import type { KubeClient, KubeObject } from "../../runtime/client.ts";
+import { ESXiHostResource } from "../../api/vsphere/esxihost.ts";
+import type { Client, KubeClient, KubeObject } from "../../runtime/client.ts";
 import { Informer, type InformerOptions } from "../../runtime/informer.ts";
 import { silentLogger } from "../../runtime/log.ts";
-import type { ResourceType } from "../../runtime/resource.ts";
-import { keyOf } from "../../runtime/resource.ts";
-import { Inventory } from "./inventory.ts";
+import { Nodes, Pods, type ResourceType } from "../../runtime/resource.ts";
+import type { Store } from "../../runtime/store.ts";
+import { ESXI_NODES, Inventory } from "./inventory.ts";
 
-/** Standalone informers by resource (one per kind and selector, as the manager shares them). */
+/** Standalone informers by resource and selector, as the manager shares them. */
 export class TestInformers {
   private readonly informers = new Map<string, Informer<KubeObject>>();
 
@@ -18,7 +18,7 @@ export class TestInformers {
     const key = `${resource.group}/${resource.plural}?${o.labelSelector ?? ""}`;
     let inf = this.informers.get(key);
     if (!inf) {
-      // Never started, so the client is never called.
+      // Never started, so its client is never called.
       inf = new Informer(
         resource,
         undefined as unknown as KubeClient,
@@ -31,28 +31,33 @@ export class TestInformers {
   }
 }
 
+async function refill<T extends KubeObject>(
+  store: Store<T>,
+  client: Client,
+  rt: ResourceType<T>,
+  o: InformerOptions = {},
+): Promise<void> {
+  for (const k of [...store.keys()]) store.delete(k);
+  for (const x of (await client.list(rt, { labelSelector: o.labelSelector })).items) store.set(x);
+}
+
 export interface TestInventory {
   inv: Inventory;
   informers: TestInformers;
-  /** Puts objects into the caches (a host, its Node, pods). */
-  put(...objs: Array<ESXiHost | V1Node | V1Pod>): void;
-  /** Removes an object from its cache. */
-  drop(obj: ESXiHost | V1Node | V1Pod): void;
+  /** The caches become what `client` holds now (hosts, ESXi Nodes, pods). */
+  sync(): Promise<void>;
 }
 
-export function testInventory(): TestInventory {
+export function testInventory(client: Client): TestInventory {
   const informers = new TestInformers();
   const inv = new Inventory(informers);
-  const storeOf = (o: KubeObject) =>
-    o.kind === "ESXiHost" ? inv.hosts.store : o.kind === "Node" ? inv.nodes.store : inv.pods.store;
   return {
     inv,
     informers,
-    put: (...objs) => {
-      for (const o of objs) (storeOf(o) as { set(x: KubeObject): void }).set(o);
-    },
-    drop: (o) => {
-      storeOf(o).delete(keyOf(o.metadata));
+    sync: async () => {
+      await refill(inv.hosts.store, client, ESXiHostResource);
+      await refill<V1Node>(inv.nodes.store, client, Nodes, ESXI_NODES);
+      await refill<V1Pod>(inv.pods.store, client, Pods);
     },
   };
 }
