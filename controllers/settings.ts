@@ -53,13 +53,6 @@ export const settingKeys = {
   vmNetwork: "PACIFIC_VM_NETWORK",
 } as const;
 
-/** Annotations that override a setting on one object. */
-export const Annotations = {
-  podStartDelay: "vsphere.pacific.dev/pod-start-delay",
-  podStartJitter: "vsphere.pacific.dev/pod-start-jitter",
-  vmBootDelay: "vsphere.pacific.dev/vm-boot-delay",
-} as const;
-
 const durationPart = /([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)/g;
 const unitMs: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 

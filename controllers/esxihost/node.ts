@@ -74,12 +74,17 @@ export function desiredNode(
   current: V1Node | undefined,
   now: Date,
 ): DesiredNode {
+  return {
+    node: nodeObject(host, index, current),
+    status: nodeStatus(host, index, allocatable, current, now),
+  };
+}
+
+/** metadata and spec. */
+function nodeObject(host: ESXiHost, index: number, current: V1Node | undefined): V1Node {
   const name = host.metadata.name ?? "";
-  const nowString = rfc3339(now);
   const foreignTaints = (current?.spec?.taints ?? []).filter((t) => t.key !== PROVIDER_TAINT.key);
-  const cap = hostCapacity(host);
-  const capacity = { cpu: formatCpu(cap.cpuMilli), memory: formatBytes(cap.memory), pods: String(cap.pods) };
-  const node: V1Node = {
+  return {
     apiVersion: "v1",
     kind: "Node",
     metadata: {
@@ -117,14 +122,25 @@ export function desiredNode(
       unschedulable: host.spec.maintenanceMode || undefined,
     },
   };
-  const ip = host.spec.managementIP ?? defaultManagementIP(index);
+}
+
+/** What the Spherelet posts to /status, as a kubelet does. */
+function nodeStatus(
+  host: ESXiHost,
+  index: number,
+  allocatable: Resources,
+  current: V1Node | undefined,
+  now: Date,
+): DesiredNode["status"] {
+  const name = host.metadata.name ?? "";
+  const cap = hostCapacity(host);
   const uuid = uuidFrom(name);
-  const conditions = readyConditions(nowString).map((c) => {
+  const conditions = readyConditions(rfc3339(now)).map((c) => {
     const old = current?.status?.conditions?.find((o) => o.type === c.type);
     return old && old.status === c.status ? { ...c, lastTransitionTime: old.lastTransitionTime } : c;
   });
-  const status: NonNullable<V1Node["status"]> = {
-    capacity,
+  return {
+    capacity: { cpu: formatCpu(cap.cpuMilli), memory: formatBytes(cap.memory), pods: String(cap.pods) },
     allocatable: {
       cpu: formatCpu(Math.max(0, allocatable.cpuMilli)),
       memory: formatBytes(Math.max(0, allocatable.memory)),
@@ -132,7 +148,7 @@ export function desiredNode(
     },
     conditions,
     addresses: [
-      { type: "InternalIP", address: ip },
+      { type: "InternalIP", address: host.spec.managementIP ?? defaultManagementIP(index) },
       { type: "Hostname", address: name },
     ],
     daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
@@ -149,7 +165,6 @@ export function desiredNode(
       architecture: "amd64",
     },
   };
-  return { node, status };
 }
 
 /**
