@@ -20,13 +20,16 @@ import { setupESXiHostController } from "./esxihost/setup.ts";
 import type { Manager } from "./runtime/manager.ts";
 import type { ResourceType } from "./runtime/resource.ts";
 import { Inventory } from "./shared/placement/inventory.ts";
+import { newVipPool } from "./shared/vips.ts";
 import { setupSpherelet } from "./spherelet/setup.ts";
 import { setupCns } from "./storage/cns/setup.ts";
 import { setupStorageClassBindingController } from "./storage/storageclassbinding/setup.ts";
 import { setupSupervisorNamespaceController } from "./supervisornamespace/setup.ts";
 import { setupTanzuKubernetesClusterController } from "./tanzu/tanzukubernetescluster/setup.ts";
 import { setupTanzuKubernetesReleaseController } from "./tanzu/tanzukubernetesrelease/setup.ts";
-import { setupVMService } from "./vmservice/setup.ts";
+import { setupLoadBalancerController } from "./vmservice/loadbalancer/setup.ts";
+import { setupVirtualMachineController } from "./vmservice/virtualmachine/setup.ts";
+import { setupVirtualMachineServiceController } from "./vmservice/virtualmachineservice/setup.ts";
 import { setupVSpherePodController } from "./vspherepod/setup.ts";
 
 export function setupControllers(mgr: Manager, config: PacificConfig = defaultConfig): Inventory {
@@ -36,7 +39,13 @@ export function setupControllers(mgr: Manager, config: PacificConfig = defaultCo
   mgr.addRunnable(heartbeat);
   registerHostMetrics(mgr.metrics, inv, heartbeat);
   // Before the host controller: it watches what the VM Service reserves on hosts.
-  if (config.apis.vmOperator) setupVMService(mgr, inv, settings);
+  if (config.apis.vmOperator) {
+    setupVirtualMachineController(mgr, inv, settings);
+    // One VIP pool for both kinds the load balancer serves.
+    const vips = newVipPool(mgr, settings.vipPool);
+    setupVirtualMachineServiceController(mgr, vips);
+    setupLoadBalancerController(mgr, vips);
+  }
   setupESXiHostController(mgr, inv, heartbeat, settings);
   setupSpherelet(mgr, inv, settings);
   setupVSpherePodController(mgr, inv);

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { VirtualMachine } from "../api/vmoperator/virtualmachine.ts";
-import { storageAllowed } from "../shared/storage.ts";
-import { defaultCatalogue } from "../shared/vmclasses.ts";
-import { bootDelayMs, holdsReservation, identities, moveFor, reservationOf } from "./vm.ts";
+import type { VirtualMachine } from "../../api/vmoperator/virtualmachine.ts";
+import { storageAllowed } from "../../shared/storage.ts";
+import { defaultCatalogue } from "../../shared/vmclasses.ts";
+import { bootDelayMs, holdsReservation, identities, moveFor, reservationOf } from "./decisions.ts";
 
 const vm = (
   status: VirtualMachine["status"] = {},
