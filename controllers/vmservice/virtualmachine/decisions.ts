@@ -167,14 +167,6 @@ export function limitsExceeded(
   return short;
 }
 
-/** The class named by the VM, if the namespace has it. */
-export function findClass(
-  classes: readonly VirtualMachineClass[],
-  name: string,
-): VirtualMachineClass | undefined {
-  return classes.find((c) => c.metadata.name === name);
-}
-
 /** Stable identities of a VM, derived from its uid (restart-safe, no state). */
 export function identities(
   vm: VirtualMachine,
