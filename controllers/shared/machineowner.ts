@@ -8,13 +8,14 @@ import { CapiLabels, VMTemplateAnnotations } from "../api/contracts.ts";
 import { VirtualMachineApiVersion } from "../api/vmoperator/virtualmachine.ts";
 import type { Client } from "../runtime/client.ts";
 import { type Condition, findCondition, type NewCondition, setConditions } from "../runtime/conditions.ts";
-import type { Reconciler, Request, Result } from "../runtime/controller.ts";
+import { anyChange, type Reconciler, type Request, type Result } from "../runtime/controller.ts";
 import { ignoreAlreadyExists, ignoreNotFound } from "../runtime/errors.ts";
 import type { Logger } from "../runtime/log.ts";
+import type { Manager } from "../runtime/manager.ts";
 import { controllerRef } from "../runtime/owner.ts";
 import { PatchHelper } from "../runtime/patchhelper.ts";
 import type { ResourceType } from "../runtime/resource.ts";
-import type { Store } from "../runtime/store.ts";
+import { byControllerUid, type Store } from "../runtime/store.ts";
 import { type MachineView, planRollout, type RolloutStep, templateHash } from "./rollout.ts";
 
 /** Machines by the uid of their controller owner (byControllerUid). */
@@ -220,4 +221,21 @@ export class MachineOwnerReconciler<T extends MachineOwner> implements Reconcile
       log.info({ machine: name }, "machine deleted");
     }
   }
+}
+
+/** The wiring both kinds share: the owners, and the Machines they own (indexed by owner). */
+export function setupMachineOwnerController<T extends MachineOwner>(
+  mgr: Manager,
+  name: string,
+  kind: MachineOwnerKind<T>,
+): void {
+  const machines = mgr.informer(MachineResource);
+  machines.addIndex(OWNER_INDEX, byControllerUid);
+  const owners = mgr.informer(kind.resource);
+  mgr
+    .controller(name)
+    .for(kind.resource)
+    .owns(MachineResource, { predicate: anyChange })
+    .withOptions({ maxConcurrentReconciles: 8 })
+    .complete(new MachineOwnerReconciler(mgr.client, kind, owners.store, machines.store));
 }
