@@ -9,7 +9,7 @@ import type { KubeObject } from "../runtime/client.ts";
 import { conditionOf } from "../runtime/conditions.ts";
 import { ApiError } from "../runtime/errors.ts";
 import { silentLogger } from "../runtime/log.ts";
-import { Nodes, Pods } from "../runtime/resource.ts";
+import { Nodes, Pods, type ResourceType } from "../runtime/resource.ts";
 import { FakeClient } from "../runtime/testing/fakeclient.ts";
 import { storeFrom } from "../runtime/testing/stores.ts";
 import { testInventory } from "../shared/placement/testing.ts";
@@ -44,6 +44,10 @@ const vpod = (cpu = "500m"): VSpherePod => ({
   } as VSpherePod["spec"],
 });
 
+/** A FakeClient with host esx-01 (Ready) and `more`. */
+const oneHost = (...more: Array<[ResourceType, KubeObject]>) =>
+  new FakeClient([ESXiHostResource, host("esx-01")], [Nodes, node("esx-01")], ...more);
+
 function harness(fake: FakeClient) {
   const { inv, sync } = testInventory(fake);
   const events: Array<{ type: string; reason: string }> = [];
@@ -64,11 +68,7 @@ const verbs = (fake: FakeClient) =>
 
 describe("the VSpherePod reconciler", () => {
   it("places the pod with DRS, creates it bound there, then mirrors it Running and Ready", async () => {
-    const fake = new FakeClient(
-      [ESXiHostResource, host("esx-01")],
-      [Nodes, node("esx-01")],
-      [VSpherePodResource, vpod()],
-    );
+    const fake = oneHost([VSpherePodResource, vpod()]);
     const { visit, events } = harness(fake);
     expect(await visit()).toBeUndefined();
     expect(verbs(fake)).toEqual(["create Pod", "patch VSpherePod/status"]);
@@ -113,11 +113,7 @@ describe("the VSpherePod reconciler", () => {
       ...vpod(),
       metadata: { ...vpod().metadata, finalizers: ["x"], deletionTimestamp: new Date() },
     };
-    const fake = new FakeClient(
-      [ESXiHostResource, host("esx-01")],
-      [Nodes, node("esx-01")],
-      [VSpherePodResource, deleting],
-    );
+    const fake = oneHost([VSpherePodResource, deleting]);
     const { visit } = harness(fake);
     expect(await visit()).toBeUndefined();
     expect(fake.actions).toEqual([]);
@@ -172,12 +168,7 @@ describe("the VSpherePod reconciler", () => {
       metadata: { name: "web", namespace: "ns", annotations: { [TEMPLATE_HASH_ANNOTATION]: "x" } },
       spec: { containers: [{ name: "c" }] },
     };
-    const fake = new FakeClient(
-      [ESXiHostResource, host("esx-01")],
-      [Nodes, node("esx-01")],
-      [Pods, foreign],
-      [VSpherePodResource, vpod()],
-    );
+    const fake = oneHost([Pods, foreign], [VSpherePodResource, vpod()]);
     const { visit } = harness(fake);
     expect(await visit()).toEqual({ requeueAfter: 30_000 });
     expect(verbs(fake)).toEqual(["patch VSpherePod/status"]);
@@ -185,11 +176,7 @@ describe("the VSpherePod reconciler", () => {
   });
 
   it("fails (and is retried) on a Conflict from the API server, then succeeds", async () => {
-    const fake = new FakeClient(
-      [ESXiHostResource, host("esx-01")],
-      [Nodes, node("esx-01")],
-      [VSpherePodResource, vpod()],
-    );
+    const fake = oneHost([VSpherePodResource, vpod()]);
     const { visit } = harness(fake);
     fake.failNext("patch", new ApiError(409, "Conflict", "the object has been modified"), "VSpherePod");
     await expect(visit()).rejects.toThrow("the object has been modified");
@@ -199,11 +186,7 @@ describe("the VSpherePod reconciler", () => {
   });
 
   it("takes a status write to a VSpherePod deleted meanwhile (NotFound) as no failure", async () => {
-    const fake = new FakeClient(
-      [ESXiHostResource, host("esx-01")],
-      [Nodes, node("esx-01")],
-      [VSpherePodResource, vpod()],
-    );
+    const fake = oneHost([VSpherePodResource, vpod()]);
     const { visit } = harness(fake);
     fake.failNext("patch", new ApiError(404, "NotFound", 'vspherepods "web" not found'), "VSpherePod");
     await expect(visit()).resolves.toBeUndefined();
