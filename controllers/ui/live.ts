@@ -10,10 +10,10 @@ import type { VirtualMachineService } from "../api/vmoperator/virtualmachineserv
 import type { ESXiHost } from "../api/vsphere/esxihost.ts";
 import type { SupervisorNamespace } from "../api/vsphere/supervisornamespace.ts";
 import type { VSpherePod } from "../api/vsphere/vspherepod.ts";
-import { addResources, podRequests, type Resources, zeroResources } from "../quantity.ts";
 import type { KubeObject } from "../runtime/client.ts";
 import type { Handler } from "../runtime/informer.ts";
 import { byNodeName, type Store } from "../runtime/store.ts";
+import { addResources, podRequests, type Resources, zeroResources } from "../shared/quantity.ts";
 import type { Row } from "./model.ts";
 import {
   eventRow,

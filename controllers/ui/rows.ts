@@ -2,15 +2,14 @@
 // network; live.ts feeds them.
 import type { EventsV1Event, V1Pod } from "@kubernetes/client-node";
 import type { Machine } from "../api/cluster/machine.ts";
+import { CapiLabels as Labels, NODE_POOL_LABEL } from "../api/contracts.ts";
 import type { TanzuKubernetesCluster } from "../api/run/tanzukubernetescluster.ts";
 import type { VirtualMachine } from "../api/vmoperator/virtualmachine.ts";
 import type { VirtualMachineService } from "../api/vmoperator/virtualmachineservice.ts";
 import type { ESXiHost } from "../api/vsphere/esxihost.ts";
 import type { SupervisorNamespace } from "../api/vsphere/supervisornamespace.ts";
 import type { VSpherePod } from "../api/vsphere/vspherepod.ts";
-import { Labels } from "../capi/labels.ts";
-import { bytes, cpuMilli, type Resources } from "../quantity.ts";
-import { NODE_POOL_LABEL } from "../tkc/desired.ts";
+import { bytes, cpuMilli, type Resources } from "../shared/quantity.ts";
 import type {
   EventRow,
   HostRow,

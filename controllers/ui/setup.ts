@@ -11,9 +11,9 @@ import { VirtualMachineServiceResource } from "../api/vmoperator/virtualmachines
 import { type SupervisorNamespace, SupervisorNamespaceResource } from "../api/vsphere/supervisornamespace.ts";
 import { VSpherePodResource } from "../api/vsphere/vspherepod.ts";
 import type { PacificConfig } from "../config.ts";
-import type { Inventory } from "../placement/inventory.ts";
 import type { Manager } from "../runtime/manager.ts";
 import { Events } from "../runtime/resource.ts";
+import type { Inventory } from "../shared/placement/inventory.ts";
 import { KubeAuth } from "./auth.ts";
 import { LiveInventory } from "./live.ts";
 import { PREFIX, UiServer } from "./server.ts";

@@ -7,12 +7,12 @@ import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { expect } from "vitest";
 import { defaultConfig, type PacificConfig } from "../../controllers/config.ts";
-import type { Inventory } from "../../controllers/placement/inventory.ts";
 import { apiStatus } from "../../controllers/runtime/errors.ts";
 import { newLogger } from "../../controllers/runtime/log.ts";
 import { Manager } from "../../controllers/runtime/manager.ts";
 import { defaultSettings, type SimulationSettings } from "../../controllers/settings.ts";
 import { setupControllers } from "../../controllers/setup.ts";
+import type { Inventory } from "../../controllers/shared/placement/inventory.ts";
 import { root } from "./kube.ts";
 
 /** A kubeconfig holding a fresh TokenRequest token of the chart's ServiceAccount (hack/manager.sh). */
