@@ -269,12 +269,13 @@ export class Manager implements ControllerHost {
 
   private serve(): Promise<void> {
     const [host, port] = splitHostPort(this.opts.bindAddress ?? "0.0.0.0:8080");
-    this.server = http.createServer((req, res) => {
+    const server = http.createServer((req, res) => {
       void this.handle(req, res);
     });
+    this.server = server;
     return new Promise((resolve, reject) => {
-      this.server!.once("error", reject);
-      this.server!.listen(port, host, () => {
+      server.once("error", reject);
+      server.listen(port, host, () => {
         this.log.info({ address: this.address }, "serving /healthz, /readyz and /metrics");
         resolve();
       });

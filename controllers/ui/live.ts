@@ -12,6 +12,7 @@ import type { SupervisorNamespace } from "../api/vsphere/supervisornamespace.ts"
 import type { VSpherePod } from "../api/vsphere/vspherepod.ts";
 import type { KubeObject } from "../runtime/client.ts";
 import type { Handler } from "../runtime/informer.ts";
+import { must } from "../runtime/must.js";
 import { byNodeName, type Store } from "../runtime/store.ts";
 import { addResources, podRequests, type Resources, zeroResources } from "../shared/quantity.ts";
 import type { Row } from "./model.ts";
@@ -77,7 +78,8 @@ export class LiveInventory {
     this.watch(s.hosts, (h) => {
       this.mark(id("host")(h));
       // A host that appears shows the pods already bound to its Node.
-      for (const p of s.pods.store.byIndex(POD_INDEX, h.metadata.name!)) this.mark(id("pod")(p));
+      for (const p of s.pods.store.byIndex(POD_INDEX, must(h.metadata.name, "host name")))
+        this.mark(id("pod")(p));
     });
     this.watch(s.pods, (p) => {
       this.mark(id("pod")(p));

@@ -9,6 +9,7 @@ import type { VirtualMachineService } from "../api/vmoperator/virtualmachineserv
 import type { ESXiHost } from "../api/vsphere/esxihost.ts";
 import type { SupervisorNamespace } from "../api/vsphere/supervisornamespace.ts";
 import type { VSpherePod } from "../api/vsphere/vspherepod.ts";
+import { must } from "../runtime/must.js";
 import { bytes, cpuMilli, type Resources } from "../shared/quantity.ts";
 import type {
   EventRow,
@@ -39,7 +40,7 @@ export function hostState(h: ESXiHost): HostState {
 }
 
 export function hostRow(h: ESXiHost, f: HostFacts): HostRow {
-  const name = h.metadata.name!;
+  const name = must(h.metadata.name, "name");
   return {
     id: `host/${name}`,
     res: "esxihosts",
@@ -73,12 +74,12 @@ export function podRow(p: V1Pod): PodRow | undefined {
 }
 
 export function vspherePodRow(v: VSpherePod): VSpherePodRow {
-  const ns = v.metadata.namespace!;
+  const ns = must(v.metadata.namespace, "namespace");
   return {
     id: `vpod/${ns}/${v.metadata.name}`,
     res: "vspherepods",
     ns,
-    name: v.metadata.name!,
+    name: must(v.metadata.name, "name"),
     host: v.status?.hostName,
     phase: v.status?.phase ?? "Pending",
     ip: v.status?.podIP,
@@ -87,12 +88,12 @@ export function vspherePodRow(v: VSpherePod): VSpherePodRow {
 }
 
 export function vmRow(vm: VirtualMachine): VMRow {
-  const ns = vm.metadata.namespace!;
+  const ns = must(vm.metadata.namespace, "namespace");
   return {
     id: `vm/${ns}/${vm.metadata.name}`,
     res: "virtualmachines",
     ns,
-    name: vm.metadata.name!,
+    name: must(vm.metadata.name, "name"),
     className: vm.spec.className,
     powerState: vm.spec.powerState,
     observedPower: vm.status?.powerState,
@@ -103,7 +104,7 @@ export function vmRow(vm: VirtualMachine): VMRow {
 }
 
 export function namespaceRow(s: SupervisorNamespace): NamespaceRow {
-  const name = s.metadata.name!;
+  const name = must(s.metadata.name, "name");
   const u = s.status?.usage ?? {};
   return {
     id: `svns/${name}`,
@@ -137,7 +138,7 @@ export function namespaceRow(s: SupervisorNamespace): NamespaceRow {
 }
 
 export function tkcRow(t: TanzuKubernetesCluster): TkcRow {
-  const ns = t.metadata.namespace!;
+  const ns = must(t.metadata.namespace, "namespace");
   const nodes = Object.values(t.status?.nodeStatus ?? {});
   const cp = t.spec.topology.controlPlane;
   const ep = t.status?.apiEndpoints?.[0];
@@ -145,7 +146,7 @@ export function tkcRow(t: TanzuKubernetesCluster): TkcRow {
     id: `tkc/${ns}/${t.metadata.name}`,
     res: "tanzukubernetesclusters",
     ns,
-    name: t.metadata.name!,
+    name: must(t.metadata.name, "name"),
     phase: t.status?.phase ?? "creating",
     version: t.status?.version ?? cp.tkr?.reference?.name ?? "",
     controlPlane: { replicas: cp.replicas, vmClass: cp.vmClass },
@@ -161,7 +162,7 @@ export function tkcRow(t: TanzuKubernetesCluster): TkcRow {
 }
 
 export function machineRow(m: Machine): MachineRow {
-  const ns = m.metadata.namespace!;
+  const ns = must(m.metadata.namespace, "namespace");
   const labels = m.metadata.labels ?? {};
   const cluster = labels[Labels.clusterName] ?? m.spec.clusterName;
   const pool = labels[NODE_POOL_LABEL] ?? labels[Labels.deploymentName]?.replace(`${cluster}-`, "");
@@ -169,7 +170,7 @@ export function machineRow(m: Machine): MachineRow {
     id: `machine/${ns}/${m.metadata.name}`,
     res: "machines",
     ns,
-    name: m.metadata.name!,
+    name: must(m.metadata.name, "name"),
     cluster,
     role: Labels.controlPlane in labels ? "control-plane" : (pool ?? "worker"),
     phase: m.metadata.deletionTimestamp ? "Deleting" : (m.status?.phase ?? "Pending"),
@@ -179,12 +180,12 @@ export function machineRow(m: Machine): MachineRow {
 }
 
 export function vipRow(s: VirtualMachineService): VipRow {
-  const ns = s.metadata.namespace!;
+  const ns = must(s.metadata.namespace, "namespace");
   return {
     id: `vmsvc/${ns}/${s.metadata.name}`,
     res: "virtualmachineservices",
     ns,
-    name: s.metadata.name!,
+    name: must(s.metadata.name, "name"),
     type: s.spec.type,
     vip: s.status?.loadBalancer?.ingress?.[0]?.ip,
     ports: (s.spec.ports ?? []).map((p) => `${p.port}/${p.protocol}`).join(", "),
@@ -204,7 +205,7 @@ export const PACIFIC_GROUPS = new Set([
 export function eventRow(e: EventsV1Event): EventRow | undefined {
   if (e.type !== "Warning" || !e.metadata?.namespace || !e.metadata.name) return undefined;
   const group = (e.regarding?.apiVersion ?? "").split("/");
-  if (group.length < 2 || !PACIFIC_GROUPS.has(group[0]!)) return undefined;
+  if (group.length < 2 || !PACIFIC_GROUPS.has(group[0] ?? "")) return undefined;
   const time = Date.parse(
     String(
       e.series?.lastObservedTime ??

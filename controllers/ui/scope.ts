@@ -2,6 +2,7 @@
 // (cluster-wide, else per Supervisor Namespace) lets its rows through; `patch` shows the action
 // buttons. The API server decides again when an action is taken (it is sent with the viewer's token).
 
+import { must } from "../runtime/must.js";
 import type { Authorizer, ResourceAttributes, Viewer } from "./auth.ts";
 import type { Abilities, Row, RowResource } from "./model.ts";
 
@@ -59,7 +60,7 @@ export async function computeScope(viewer: Viewer, authz: Authorizer, namespaces
   ]);
   const perKind = {} as Record<RowResource, Set<string>>;
   NAMESPACED.forEach((r, i) => {
-    perKind[r] = lists[i]!;
+    perKind[r] = must(lists[i], `namespaces allowed to list ${r}`);
   });
   perKind.esxihosts = new Set(hosts ? [ALL] : []);
   // A namespace's own card: for whoever may list Supervisor Namespaces, and for its users (who may

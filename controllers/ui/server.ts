@@ -269,7 +269,7 @@ function cookie(req: http.IncomingMessage, value: string, maxAge: number): strin
 }
 
 function isJson(req: http.IncomingMessage): boolean {
-  return (req.headers["content-type"] ?? "").split(";")[0]!.trim() === "application/json";
+  return (req.headers["content-type"] ?? "").split(";")[0]?.trim() === "application/json";
 }
 
 async function readJson(req: http.IncomingMessage): Promise<unknown> {

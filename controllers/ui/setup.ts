@@ -55,7 +55,7 @@ export function setupUi(
     authz: auth,
     kubeConfig: mgr.client.kubeConfig,
     // Events of cluster-scoped objects (ESXiHosts) are recorded in "default".
-    namespaces: () => ["default", ...namespaces.store.list().map((n) => n.metadata.name!)],
+    namespaces: () => ["default", ...namespaces.store.list().flatMap((n) => n.metadata.name ?? [])],
     assetsDir,
     log: mgr.log.child({ component: "ui" }),
   });

@@ -7,6 +7,7 @@ import type { SupervisorNamespace } from "../api/vsphere/supervisornamespace.ts"
 import type { VSpherePod } from "../api/vsphere/vspherepod.ts";
 import type { KubeObject } from "../runtime/client.ts";
 import type { Handler } from "../runtime/informer.ts";
+import { must } from "../runtime/must.js";
 import { Store } from "../runtime/store.ts";
 import { zeroResources } from "../shared/quantity.ts";
 import { parseAction } from "./actions.ts";
@@ -87,7 +88,7 @@ describe("rows", () => {
 
   it("a pod names the VSpherePod it runs for; only Warning events of Pacific's kinds become rows", () => {
     const p = pod("ns", "nginx-abc", "h");
-    p.metadata!.ownerReferences = [
+    must(p.metadata, "pod metadata").ownerReferences = [
       { apiVersion: "vsphere.pacific.dev/v1alpha1", kind: "VSpherePod", name: "nginx", uid: "u" },
     ];
     expect(podRow(p)).toMatchObject({ id: "pod/ns/nginx-abc", host: "h", vspherePod: "nginx" });
@@ -162,8 +163,12 @@ describe("LiveInventory", () => {
     s.pods.set(pod("other", "p2", "not-an-esxi-node"));
     live.flush();
     expect(batches).toHaveLength(1);
-    expect(batches[0]!.upserts.map((r) => r.id).sort()).toEqual(["host/h1", "host/h2", "pod/ns/p1"]);
-    const h1 = batches[0]!.upserts.find((r) => r.id === "host/h1");
+    expect(
+      must(batches[0], "batch 0")
+        .upserts.map((r) => r.id)
+        .sort(),
+    ).toEqual(["host/h1", "host/h2", "pod/ns/p1"]);
+    const h1 = must(batches[0], "batch 0").upserts.find((r) => r.id === "host/h1");
     expect(h1).toMatchObject({ cpu: { pods: 500, vms: 2000 }, podCount: 1, vmCount: 1 });
 
     // A resync (same object) sends nothing; moving the pod updates both hosts and the pod.
@@ -172,10 +177,14 @@ describe("LiveInventory", () => {
     expect(batches).toHaveLength(1);
     s.pods.set(pod("ns", "p1", "h2"));
     live.flush();
-    expect(batches[1]!.upserts.map((r) => r.id).sort()).toEqual(["host/h1", "host/h2", "pod/ns/p1"]);
+    expect(
+      must(batches[1], "batch 1")
+        .upserts.map((r) => r.id)
+        .sort(),
+    ).toEqual(["host/h1", "host/h2", "pod/ns/p1"]);
     s.pods.remove("ns/p1");
     live.flush();
-    expect(batches[2]!.deletes.map((r) => r.id)).toEqual(["pod/ns/p1"]);
+    expect(must(batches[2], "batch 2").deletes.map((r) => r.id)).toEqual(["pod/ns/p1"]);
     expect(
       live
         .snapshot()

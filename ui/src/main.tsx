@@ -167,4 +167,6 @@ function Root() {
   return <App info={info} onLogout={() => setInfo(null)} />;
 }
 
-render(<Root />, document.getElementById("app")!);
+const app = document.getElementById("app");
+if (!app) throw new Error("index.html has no #app element");
+render(<Root />, app);
