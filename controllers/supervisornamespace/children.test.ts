@@ -30,7 +30,14 @@ describe("SupervisorNamespace children", () => {
       "limits.cpu": "4",
       "requests.storage": "1Ti",
       "count/pods": "10",
+      "count/vspherepods.vsphere.pacific.dev": "10",
       "count/deployments.apps": "2",
+    });
+    expect(
+      desiredQuota(svns({ objectCounts: { virtualMachines: 4, tanzuKubernetesClusters: 1 } }))?.spec?.hard,
+    ).toEqual({
+      "count/virtualmachines.vmoperator.vmware.com": "4",
+      "count/tanzukubernetesclusters.run.tanzu.vmware.com": "1",
     });
   });
   it("gives containers default limits when the namespace limits CPU or memory", () => {
@@ -39,6 +46,15 @@ describe("SupervisorNamespace children", () => {
     };
     expect(lr.spec.limits[0]).toEqual({ type: "Container", default: { cpu: "500m" } });
     expect(desiredLimitRange(svns({}))).toBeUndefined();
+    // A default request above the derived default limit raises the limit to it (the API server
+    // refuses a LimitRange whose default request exceeds its default).
+    const high = desiredLimitRange(
+      svns({ limits: { cpu: 4, memory: "8Gi" }, defaults: { requests: { cpu: "2", memory: "1Gi" } } }),
+    ) as unknown as { spec: { limits: Array<Record<string, unknown>> } };
+    expect(high.spec.limits[0]).toMatchObject({
+      default: { cpu: "2", memory: "1Gi" },
+      defaultRequest: { cpu: "2", memory: "1Gi" },
+    });
   });
   it("binds SSO principals: Edit → edit, View → view, Owner → edit and owner", () => {
     const rbs = desiredRoleBindings(

@@ -9,6 +9,7 @@ import type {
 } from "@kubernetes/client-node";
 import type { VirtualMachineClass, VirtualMachineClassSpec } from "../api/vmoperator/virtualmachineclass.ts";
 import type { SupervisorNamespace } from "../api/vsphere/supervisornamespace.ts";
+import { bytes, cpuMilli } from "../quantity.ts";
 import { controllerRef } from "../runtime/owner.ts";
 import { stableHash } from "../settings.ts";
 
@@ -53,16 +54,22 @@ export function desiredNamespace(svns: SupervisorNamespace, boundClasses: string
   };
 }
 
-const countKeys: Record<string, string> = {
-  pods: "count/pods",
-  services: "count/services",
-  deployments: "count/deployments.apps",
-  statefulSets: "count/statefulsets.apps",
-  jobs: "count/jobs.batch",
-  persistentVolumeClaims: "count/persistentvolumeclaims",
-  secrets: "count/secrets",
-  configMaps: "count/configmaps",
-  virtualMachines: "count/virtualmachines.vmoperator.vmware.com",
+/**
+ * The quota keys of each objectCounts field. A vSphere Pod is a pod on the Supervisor, so `pods`
+ * also counts VSpherePods: without it the API server accepted any number of them and they waited
+ * for a Pod the quota refused (issue 19, finding 7).
+ */
+const countKeys: Record<string, string[]> = {
+  pods: ["count/pods", "count/vspherepods.vsphere.pacific.dev"],
+  services: ["count/services"],
+  deployments: ["count/deployments.apps"],
+  statefulSets: ["count/statefulsets.apps"],
+  jobs: ["count/jobs.batch"],
+  persistentVolumeClaims: ["count/persistentvolumeclaims"],
+  secrets: ["count/secrets"],
+  configMaps: ["count/configmaps"],
+  virtualMachines: ["count/virtualmachines.vmoperator.vmware.com"],
+  tanzuKubernetesClusters: ["count/tanzukubernetesclusters.run.tanzu.vmware.com"],
 };
 
 /** The ResourceQuota of the namespace's limits, or undefined when it sets none. */
@@ -73,8 +80,8 @@ export function desiredQuota(svns: SupervisorNamespace): V1ResourceQuota | undef
   if (l?.memory !== undefined) hard["limits.memory"] = String(l.memory);
   if (l?.storage !== undefined) hard["requests.storage"] = String(l.storage);
   for (const [k, v] of Object.entries(svns.spec.objectCounts ?? {})) {
-    const key = countKeys[k];
-    if (key && v !== undefined) hard[key] = String(v);
+    if (v === undefined) continue;
+    for (const key of countKeys[k] ?? []) hard[key] = String(v);
   }
   if (Object.keys(hard).length === 0) return undefined;
   return {
@@ -90,6 +97,15 @@ export function desiredQuota(svns: SupervisorNamespace): V1ResourceQuota | undef
   };
 }
 
+/** `fallback`, or `request` when that is larger. */
+function atLeast(
+  fallback: string,
+  request: string | number | undefined,
+  value: (q: string | number) => number,
+): string {
+  return request !== undefined && value(request) > value(fallback) ? String(request) : fallback;
+}
+
 /**
  * Container defaults. With a CPU or memory limit on the namespace every container needs a limit
  * (or the quota refuses the pod), so those get a default even when the spec names none.
@@ -99,10 +115,12 @@ export function desiredLimitRange(svns: SupervisorNamespace): V1LimitRange | und
   const l = svns.spec.limits;
   const def: Record<string, string> = {};
   const req: Record<string, string> = {};
+  // A derived default limit is never below the default request: the API server refuses a
+  // LimitRange whose default request exceeds its default limit.
   if (d?.limits?.cpu !== undefined) def.cpu = String(d.limits.cpu);
-  else if (l?.cpu !== undefined) def.cpu = "500m";
+  else if (l?.cpu !== undefined) def.cpu = atLeast("500m", d?.requests?.cpu, cpuMilli);
   if (d?.limits?.memory !== undefined) def.memory = String(d.limits.memory);
-  else if (l?.memory !== undefined) def.memory = "512Mi";
+  else if (l?.memory !== undefined) def.memory = atLeast("512Mi", d?.requests?.memory, bytes);
   if (d?.requests?.cpu !== undefined) req.cpu = String(d.requests.cpu);
   if (d?.requests?.memory !== undefined) req.memory = String(d.requests.memory);
   if (Object.keys(def).length === 0 && Object.keys(req).length === 0) return undefined;

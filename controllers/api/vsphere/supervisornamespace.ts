@@ -33,6 +33,9 @@ export interface SupervisorNamespaceSpec {
    * Most objects of each kind in the namespace → the quota's count/ keys.
    */
   objectCounts?: {
+    /**
+     * Pods and vSphere Pods (each counted on its own).
+     */
     pods?: number;
     services?: number;
     deployments?: number;
@@ -42,6 +45,7 @@ export interface SupervisorNamespaceSpec {
     secrets?: number;
     configMaps?: number;
     virtualMachines?: number;
+    tanzuKubernetesClusters?: number;
   };
   /**
    * Default requests and limits of each container that sets none → a LimitRange.
