@@ -16,6 +16,7 @@ import type { Logger } from "../runtime/log.ts";
 import type { Manager } from "../runtime/manager.ts";
 import { Nodes, Pods } from "../runtime/resource.ts";
 import { Annotations, delayWithJitter, durationOr, type SimulationSettings } from "../settings.ts";
+import { hostAdmission } from "./hostadmission.ts";
 import {
   admit,
   allocatePodIP,
@@ -73,6 +74,8 @@ export class SpherletReconciler implements Reconciler {
       if (p.status?.podIP) usedIPs.add(p.status.podIP);
     }
 
+    // Maintenance mode, cordoned or not responding: nothing new is admitted, whatever it requests.
+    const hostCheck = hostAdmission(host, node);
     let wakeAt = Number.POSITIVE_INFINITY;
     const work: Array<() => Promise<void>> = [];
     // Oldest first, as pods arrive at a kubelet.
@@ -88,6 +91,13 @@ export class SpherletReconciler implements Reconciler {
       }
       if (isTerminalPod(pod)) continue;
       if (!isAdmitted(pod)) {
+        if (!hostCheck.admits) {
+          if (hostCheck.action === "reject")
+            work.push(() =>
+              this.writeStatus(pod, rejectedStatus(pod, hostCheck.reason, hostCheck.message, now)),
+            );
+          continue;
+        }
         const a = admit(allocatable, used, pod);
         if (!a.ok) {
           log.info(

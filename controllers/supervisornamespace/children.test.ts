@@ -20,6 +20,25 @@ describe("SupervisorNamespace children", () => {
     const ns = desiredNamespace(svns({ podSecurity: "baseline" }), ["silver", "gold"]);
     expect(ns.metadata?.labels?.["pod-security.kubernetes.io/enforce"]).toBe("baseline");
     expect(ns.metadata?.annotations?.["vsphere.pacific.dev/storage-classes"]).toBe("gold,silver");
+    expect(ns.metadata?.labels?.["vsphere.pacific.dev/network-isolation"]).toBe("true");
+  });
+  it("lists the access list's subjects on the namespace, for the RoleBinding admission policy", () => {
+    const ns = desiredNamespace(
+      svns({
+        access: [
+          { subjectType: "User", subject: "bob", domain: "vsphere.local", role: "View" },
+          { subjectType: "Group", subject: "devs", domain: "corp.local", role: "Edit" },
+          { subjectType: "User", subject: "alice", domain: "vsphere.local", role: "Owner" },
+        ],
+      }),
+      [],
+    );
+    expect(ns.metadata?.annotations?.["vsphere.pacific.dev/access-subjects"]).toBe(
+      "Group:sso:devs@corp.local,User:sso:alice@vsphere.local,User:sso:bob@vsphere.local",
+    );
+    expect(
+      desiredNamespace(svns({}), []).metadata?.annotations?.["vsphere.pacific.dev/access-subjects"],
+    ).toBe("");
   });
   it("turns limits and counts into a quota, and none into no quota", () => {
     expect(desiredQuota(svns({}))).toBeUndefined();

@@ -16,6 +16,13 @@ import { stableHash } from "../settings.ts";
 export const SVNS_LABEL = "vsphere.pacific.dev/supervisor-namespace";
 /** On the Namespace: the storage classes bound to it, comma-separated (read by the admission policy). */
 export const STORAGE_CLASSES_ANNOTATION = "vsphere.pacific.dev/storage-classes";
+/**
+ * On the Namespace: the subjects of the access list, comma-separated `Kind:name` (read by the
+ * admission policy pacific-tenant-rolebindings: an Owner may bind only these).
+ */
+export const ACCESS_SUBJECTS_ANNOTATION = "vsphere.pacific.dev/access-subjects";
+/** On the Namespace: "true" when the admin isolates its network (read by pacific-tenant-networkpolicies). */
+export const NETWORK_ISOLATION_LABEL = "vsphere.pacific.dev/network-isolation";
 export const QUOTA_NAME = "pacific-limits";
 export const LIMIT_RANGE_NAME = "pacific-defaults";
 export const NETWORK_POLICY_NAME = "pacific-isolation";
@@ -47,8 +54,12 @@ export function desiredNamespace(svns: SupervisorNamespace, boundClasses: string
         "pod-security.kubernetes.io/enforce-version": "latest",
         "pod-security.kubernetes.io/warn": level,
         "pod-security.kubernetes.io/audit": level,
+        [NETWORK_ISOLATION_LABEL]: String(svns.spec.networkIsolation),
       },
-      annotations: { [STORAGE_CLASSES_ANNOTATION]: [...boundClasses].sort().join(",") },
+      annotations: {
+        [STORAGE_CLASSES_ANNOTATION]: [...boundClasses].sort().join(","),
+        [ACCESS_SUBJECTS_ANNOTATION]: accessSubjects(svns).join(","),
+      },
       ownerReferences: [ref(svns)],
     },
   };
@@ -150,6 +161,11 @@ export function desiredLimitRange(svns: SupervisorNamespace): V1LimitRange | und
 /** The Kubernetes user or group name of an access entry, as the Supervisor names SSO principals. */
 export function principal(entry: { subject: string; domain: string }): string {
   return `sso:${entry.subject}@${entry.domain}`;
+}
+
+/** The RBAC subjects of the access list as `Kind:name`, sorted and without repeats. */
+export function accessSubjects(svns: SupervisorNamespace): string[] {
+  return [...new Set((svns.spec.access ?? []).map((a) => `${a.subjectType}:${principal(a)}`))].sort();
 }
 
 /** RoleBindings of the access list: one per entry (Owner gets a second, for permissions). */

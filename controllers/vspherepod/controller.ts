@@ -19,6 +19,7 @@ import type { Manager } from "../runtime/manager.ts";
 import { isControlledBy } from "../runtime/owner.ts";
 import { deepEqual } from "../runtime/patch.ts";
 import { Nodes, Pods } from "../runtime/resource.ts";
+import { HOST_REJECTION_REASONS } from "../spherelet/hostadmission.ts";
 import { desiredPod, mirroredStatus, TEMPLATE_HASH_ANNOTATION, templateHash, unplacedStatus } from "./pod.ts";
 
 const UNPLACED_RETRY_MS = 30_000;
@@ -73,7 +74,7 @@ export class VSpherePodReconciler implements Reconciler {
       }
       if (
         pod.status?.phase === "Failed" &&
-        ["OutOfcpu", "OutOfmemory", "OutOfpods"].includes(pod.status.reason ?? "")
+        [...HOST_REJECTION_REASONS, "OutOfcpu", "OutOfmemory", "OutOfpods"].includes(pod.status.reason ?? "")
       ) {
         // Rejected by the host (raced with another placement): place it again, with backoff.
         await this.writeStatus(vpod, mirroredStatus(vpod, pod, now));
