@@ -15,11 +15,21 @@ import { isControlledBy } from "../runtime/owner.ts";
 import { deepEqual, overlayPatch } from "../runtime/patch.ts";
 import { Nodes, objectPath, Pods } from "../runtime/resource.ts";
 import type { SimulationSettings } from "../settings.ts";
+import { type AddressConflict, addressConflict, type HostAddresses } from "./addresses.ts";
 import type { Heartbeat } from "./heartbeat.ts";
-import { desiredNode, hostIndexOf, lowestFreeIndex, nodeStatusStale } from "./node.ts";
+import {
+  defaultManagementIP,
+  defaultPodCIDR,
+  desiredNode,
+  hostIndexOf,
+  lowestFreeIndex,
+  nodeStatusStale,
+} from "./node.ts";
 import { heartbeatsOn, hostStatus } from "./status.ts";
 
 const EVACUATION_RETRY_MS = 3_000;
+/** A host refused for an address conflict looks again this often (the other host may have gone). */
+const ADDRESS_CONFLICT_RETRY_MS = 10_000;
 /** Counts and allocations (podCount, free CPU, ...) are written at most this often per host. */
 const COUNTS_INTERVAL_MS = 5_000;
 
@@ -47,7 +57,15 @@ export class ESXiHostReconciler implements Reconciler {
     const reserved = this.inv.reservedOn(name);
 
     let nodeConflict: string | undefined;
-    if (!node) {
+    let conflictReason: string | undefined;
+    // A host registering with an older host's pod CIDR or management IP gets no Node: never shared.
+    const taken = node ? undefined : this.addressConflict(host);
+    if (taken) {
+      nodeConflict = taken.message;
+      conflictReason = taken.reason;
+      if (host.status?.conditions?.find((c) => c.type === "Ready")?.reason !== taken.reason)
+        this.events.event(host, "Warning", taken.reason, "Register", taken.message);
+    } else if (!node) {
       // Registered with its status in one request, as a kubelet registers its Node. A Node of that
       // name that is not in our cache (no label of ours) makes this fail with AlreadyExists.
       const desired = desiredNode(
@@ -69,7 +87,9 @@ export class ESXiHostReconciler implements Reconciler {
         node = await this.client.get<V1Node>(Nodes, name);
       }
     }
-    if (node && !isControlledBy(node.metadata, host.metadata.uid)) {
+    if (taken) {
+      // reported below; looked at again when the other host changes or goes
+    } else if (node && !isControlledBy(node.metadata, host.metadata.uid)) {
       const owner = node.metadata?.ownerReferences?.find((o) => o.controller);
       nodeConflict = owner
         ? `Node ${name} belongs to ${owner.kind} ${owner.name} (uid ${owner.uid}); it will be replaced once that is gone`
@@ -97,6 +117,7 @@ export class ESXiHostReconciler implements Reconciler {
       toEvacuate,
       evacuationBlocked,
       nodeConflict,
+      conflictReason,
       // A Spherelet just registered counts as having beaten now: one status write, not two.
       lastHeartbeat: this.heartbeat.lastRenew.get(name) ?? (heartbeatsOn(host) && node ? now : undefined),
     };
@@ -137,6 +158,7 @@ export class ESXiHostReconciler implements Reconciler {
       this.lastStatusWrite.set(name, Date.now());
     }
 
+    if (taken) return { requeueAfter: ADDRESS_CONFLICT_RETRY_MS };
     if (countsDueIn !== undefined) return { requeueAfter: countsDueIn };
     if (host.spec.maintenanceMode && toEvacuate > 0) return { requeueAfter: EVACUATION_RETRY_MS };
     // Post node status at least every nodeStatusMaxInterval, as the kubelet does.
@@ -188,6 +210,35 @@ export class ESXiHostReconciler implements Reconciler {
   }
 
   /** The lowest index no ESXi Node (in the cache or being created) has. */
+  /** An older host's use of the pod CIDR or management IP this host would register with. */
+  private addressConflict(host: ESXiHost): AddressConflict | undefined {
+    const name = host.metadata.name!;
+    const created = (h: ESXiHost) => new Date(h.metadata.creationTimestamp ?? 0).toISOString();
+    const index = host.spec.podCIDR && host.spec.managementIP ? 0 : this.allocateIndex(name);
+    const others: HostAddresses[] = [];
+    for (const o of this.inv.hosts.store.list()) {
+      if (o.metadata.name === name) continue;
+      const n = this.inv.nodes.store.get(o.metadata.name!);
+      const own = n && isControlledBy(n.metadata, o.metadata.uid) ? n : undefined;
+      others.push({
+        name: o.metadata.name!,
+        created: created(o),
+        podCIDR: own?.spec?.podCIDR ?? o.spec.podCIDR,
+        managementIP:
+          own?.status?.addresses?.find((a) => a.type === "InternalIP")?.address ?? o.spec.managementIP,
+      });
+    }
+    return addressConflict(
+      {
+        name,
+        created: created(host),
+        podCIDR: host.spec.podCIDR ?? defaultPodCIDR(index),
+        managementIP: host.spec.managementIP ?? defaultManagementIP(index),
+      },
+      others,
+    );
+  }
+
   private allocateIndex(host: string): number {
     const pending = this.pendingIndexes.get(host);
     if (pending !== undefined) return pending;

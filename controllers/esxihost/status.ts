@@ -35,6 +35,8 @@ export interface HostFacts {
   lastHeartbeat?: Date;
   /** A Node of that name exists but belongs to something else. */
   nodeConflict?: string;
+  /** The Ready reason of nodeConflict (NodeConflict when unset; PodCIDRConflict, ManagementIPConflict). */
+  conflictReason?: string;
 }
 
 export function hostStatus(host: ESXiHost, f: HostFacts, now: Date): ESXiHostStatus {
@@ -47,7 +49,7 @@ export function hostStatus(host: ESXiHost, f: HostFacts, now: Date): ESXiHostSta
     ? {
         type: "Ready",
         status: "False",
-        reason: "NodeConflict",
+        reason: f.conflictReason ?? "NodeConflict",
         message: f.nodeConflict,
         observedGeneration: g,
       }

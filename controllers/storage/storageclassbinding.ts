@@ -19,8 +19,9 @@ import { controllerRef, isControlledBy } from "../runtime/owner.ts";
 import { deepEqual } from "../runtime/patch.ts";
 import { Namespaces, ResourceQuotas, StorageClasses } from "../runtime/resource.ts";
 import { sameQuantities } from "../supervisornamespace/controller.ts";
+import { CSI_DRIVER, classRefusal, namespaceRefusal } from "./bindingcheck.ts";
 
-export const CSI_DRIVER = "csi.vsphere.vmware.com";
+export { CSI_DRIVER } from "./bindingcheck.ts";
 
 export const quotaName = (storageClass: string) => `pacific-storage-${storageClass}`;
 export const quotaKey = (storageClass: string) =>
@@ -51,6 +52,8 @@ export class StorageClassBindingReconciler implements Reconciler {
     if (!svns) return unbound("NamespaceNotFound", `there is no SupervisorNamespace ${namespace}`);
     if (svns.metadata.deletionTimestamp)
       return unbound("NamespaceRemoving", `SupervisorNamespace ${namespace} is being removed`);
+    const notOwned = namespaceRefusal(svns, this.namespaces.store.get(namespace));
+    if (notOwned) return unbound(notOwned.reason, notOwned.message);
 
     let sc = this.classes.store.get(storageClass);
     if (!sc) {
@@ -77,6 +80,12 @@ export class StorageClassBindingReconciler implements Reconciler {
       if (!made) return { requeueAfter: 500 };
       sc = made;
       log.info({ kind: "StorageClass", name: storageClass }, "created storage class");
+    }
+    const foreign = classRefusal(sc);
+    if (foreign) {
+      if (b.status?.conditions?.find((c) => c.type === "Bound")?.reason !== foreign.reason)
+        this.events.event(b, "Warning", foreign.reason, "Bind", foreign.message);
+      return unbound(foreign.reason, foreign.message);
     }
     if (svns.spec.encryption && !isEncrypted(sc)) {
       const msg = `SupervisorNamespace ${namespace} requires encryption and storage class ${storageClass} does not encrypt`;
