@@ -3,7 +3,7 @@
 // Cluster API graph (desired.ts), upgrades the control plane before the node pools, reports phase,
 // conditions, endpoints and the node and VM maps, and on deletion removes the Cluster in the
 // foreground (everything below goes with it, also what is already gone) before letting go.
-import type { V1Namespace, V1Secret } from "@kubernetes/client-node";
+import type { V1Namespace } from "@kubernetes/client-node";
 import { Gauge } from "prom-client";
 import { type Cluster, ClusterResource } from "../api/cluster/cluster.ts";
 import { type Machine, MachineResource } from "../api/cluster/machine.ts";
@@ -73,7 +73,6 @@ export interface TKCCaches {
   machines: Informer<Machine>;
   vms: Informer<VirtualMachine>;
   vmServices: Informer<VirtualMachineService>;
-  secrets: Informer<V1Secret>;
   classes: Informer<VirtualMachineClass>;
   namespaces: Informer<V1Namespace>;
 }
@@ -81,6 +80,13 @@ export interface TKCCaches {
 type Pool = NonNullable<TanzuKubernetesCluster["spec"]["topology"]["nodePools"]>[number];
 
 export class TKCReconciler implements Reconciler {
+  /**
+   * Kubeconfig Secrets made (by TKC uid): the manager may create Secrets but not read them, so it
+   * creates each once per process (AlreadyExists after a restart is no failure) — no cache of
+   * the cluster's Secrets, no list, watch or get on them (issue 19, finding 16).
+   */
+  private readonly kubeconfigsMade = new Set<string>();
+
   constructor(
     private readonly client: KubeClient,
     private readonly c: TKCCaches,
@@ -216,8 +222,10 @@ export class TKCReconciler implements Reconciler {
     }
     await this.sync(VirtualMachineServiceResource, vmService, desiredService(tkc, cluster));
     if (vip) {
-      const secret = this.c.secrets.store.get(`${ns}/${names.kubeconfig(name)}`);
-      if (!secret) await this.create(Secrets, desiredKubeconfig(tkc, cluster, vip));
+      if (!this.kubeconfigsMade.has(tkc.metadata.uid!)) {
+        await this.create(Secrets, desiredKubeconfig(tkc, cluster, vip));
+        this.kubeconfigsMade.add(tkc.metadata.uid!);
+      }
     }
 
     await this.writeStatus(tkc, this.status(tkc, kcp, pools, release!, vip), [

@@ -14,7 +14,7 @@ import { Labels } from "../capi/labels.ts";
 import { setupMachineController } from "../capi/machine.ts";
 import { OWNER_INDEX, setupMachineOwners } from "../capi/machineowner.ts";
 import type { Manager } from "../runtime/manager.ts";
-import { Namespaces, Secrets } from "../runtime/resource.ts";
+import { Namespaces } from "../runtime/resource.ts";
 import { byControllerUid } from "../runtime/store.ts";
 import { CLUSTER_INDEX, setupTKCController, type TKCCaches } from "./controller.ts";
 import { setupReleaseController } from "./releases.ts";
@@ -29,7 +29,6 @@ export function setupTanzu(mgr: Manager, releases: string[]): void {
     machines: mgr.informer(MachineResource),
     vms: mgr.informer(VirtualMachineResource),
     vmServices: mgr.informer(VirtualMachineServiceResource),
-    secrets: mgr.informer(Secrets, { labelSelector: Labels.clusterName }),
     classes: mgr.informer(VirtualMachineClassResource),
     namespaces: mgr.informer(Namespaces),
   };
