@@ -31,6 +31,8 @@ import {
 
 // A written status only bridges the gap between our write and its watch event (milliseconds).
 const WRITTEN_TTL_MS = 5_000;
+/** A host where some pod's write failed looks again this soon (not the error backoff). */
+const FAILED_WRITE_RETRY_MS = 5_000;
 
 export class SpherletReconciler implements Reconciler {
   /** Statuses written but not yet seen in the cache, by pod uid (so a quick re-run sees them). */
@@ -129,7 +131,13 @@ export class SpherletReconciler implements Reconciler {
       if (needsReadyAgain(pod))
         work.push(() => this.writeStatus(pod, runningStatus(pod, hostIP, pod.status!.podIP!, now)));
     }
-    await Promise.all(work.map((w) => this.writes.add(w)));
+    // One pod's failed write (its status too large, say) must not stall its neighbours: the host is
+    // backed off only when every write failed (the API server is away); otherwise it looks again soon.
+    const results = await Promise.allSettled(work.map((w) => this.writes.add(w)));
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed.length && failed.length === results.length) throw failed[0]!.reason;
+    for (const f of failed) log.error({ err: String(f.reason) }, "writing a pod's status failed");
+    if (failed.length) wakeAt = Math.min(wakeAt, Date.now() + FAILED_WRITE_RETRY_MS);
     return Number.isFinite(wakeAt) ? { requeueAfter: Math.max(10, wakeAt - Date.now()) } : undefined;
   }
 

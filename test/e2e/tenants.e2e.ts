@@ -2,6 +2,8 @@
 // hostile-tenant review, played as the tenant would: users of a Supervisor Namespace impersonated
 // as sso:<name>@vsphere.local with the roles its access list grants, against the real API server,
 // the chart's admission policies and RBAC, and the Pacific manager as the chart's ServiceAccount.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type {
   V1LimitRange,
   V1Namespace,
@@ -35,9 +37,9 @@ import {
   RoleBindings,
   StorageClasses,
 } from "../../controllers/runtime/resource.ts";
-import { eventually, kubeConfig, uniqueName } from "./kube.ts";
+import { eventually, kubeConfig, root, uniqueName } from "./kube.ts";
 import { expectNoForbidden, startPacific } from "./pacific.ts";
-import { RELEASE_NAMESPACE } from "./tools.ts";
+import { kubectl, RELEASE_NAMESPACE } from "./tools.ts";
 
 const kc = kubeConfig();
 const admin = new KubeClient(kc);
@@ -461,6 +463,79 @@ describe("consistency", () => {
       async () => (await admin.get<V1Node>(Nodes, sameCIDR)).spec?.podCIDR === "10.250.7.128/25",
       60_000,
     );
+  });
+});
+
+/** `kubectl auth can-i --list` as rows `resource [names]` → sorted verbs. */
+function canIList(who: string, ns: string): Map<string, string> {
+  const out = kubectl([
+    "auth",
+    "can-i",
+    "--list",
+    "-n",
+    ns,
+    "--as",
+    `sso:${who}@vsphere.local`,
+    "--as-group",
+    "system:authenticated",
+  ]);
+  const rows = new Map<string, string>();
+  for (const line of out.trim().split("\n").slice(1)) {
+    // Resources  Non-Resource URLs  Resource Names  Verbs — columns of at least two spaces.
+    const [resource, urls, names, verbs] = line.trim().split(/\s{2,}/);
+    const key = `${resource || urls}${names && names !== "[]" ? ` ${names}` : ""}`;
+    rows.set(
+      key,
+      verbs!
+        .replace(/^\[|\]$/g, "")
+        .split(" ")
+        .filter(Boolean)
+        .sort()
+        .join(" "),
+    );
+  }
+  return rows;
+}
+
+/** The table of docs/security.md between its can-i markers: resource → verbs of Owner, Edit, View. */
+function documentedCanI(): Record<"carol" | "alice" | "bob", Map<string, string>> {
+  const doc = readFileSync(join(root, "docs", "security.md"), "utf8");
+  const table = doc.slice(doc.indexOf("<!-- can-i:begin -->"), doc.indexOf("<!-- can-i:end -->"));
+  const roles = {
+    carol: new Map<string, string>(),
+    alice: new Map<string, string>(),
+    bob: new Map<string, string>(),
+  };
+  for (const line of table.split("\n").filter((l) => l.startsWith("| `"))) {
+    const [resource, owner, edit, view] = line
+      .split("|")
+      .slice(1, 5)
+      .map((c) => c.trim().replace(/`/g, ""));
+    const sorted = (v: string) =>
+      v
+        .split(" ")
+        .filter((x) => x && x !== "—")
+        .sort()
+        .join(" ");
+    for (const [who, verbs] of [
+      ["carol", owner],
+      ["alice", edit],
+      ["bob", view],
+    ] as const)
+      if (sorted(verbs!)) roles[who].set(resource!, sorted(verbs!));
+  }
+  return roles;
+}
+
+describe("what each role may do", () => {
+  it("kubectl auth can-i --list as Owner, Edit and View is the table of docs/security.md", () => {
+    const doc = documentedCanI();
+    for (const who of ["carol", "alice", "bob"] as const) {
+      const actual = canIList(who, team);
+      expect(Object.fromEntries([...actual].sort()), `${who}: ${JSON.stringify([...actual])}`).toEqual(
+        Object.fromEntries([...doc[who]].sort()),
+      );
+    }
   });
 });
 
