@@ -17,7 +17,7 @@ import { parseQuantity } from "../quantity.ts";
 import type { KubeClient, KubeObject } from "../runtime/client.ts";
 import { type NewCondition, setConditions } from "../runtime/conditions.ts";
 import { anyChange, type Reconciler, type Request, type Result } from "../runtime/controller.ts";
-import { isNotFound } from "../runtime/errors.ts";
+import { apiStatus, isNotFound } from "../runtime/errors.ts";
 import type { EventRecorder } from "../runtime/events.ts";
 import type { Informer } from "../runtime/informer.ts";
 import type { Logger } from "../runtime/log.ts";
@@ -214,7 +214,7 @@ export class SupervisorNamespaceReconciler implements Reconciler {
     // CPU/memory refuses pods without limits (403), and the LimitRange is what gives them defaults.
     const wantBindings = desiredRoleBindings(svns);
     const wanted = new Set(wantBindings.map((b) => b.metadata!.name));
-    await Promise.all([
+    const refused = await Promise.all([
       (async () => {
         await this.sync(
           LimitRanges,
@@ -258,7 +258,40 @@ export class SupervisorNamespaceReconciler implements Reconciler {
         .byIndex(OWNER_INDEX, svns.metadata.uid!)
         .filter((rb) => !wanted.has(rb.metadata!.name!))
         .map((rb) => this.client.delete(RoleBindings, rb.metadata!.name!, name).catch(() => undefined)),
-    ]);
+    ]).then(
+      () => undefined,
+      (e: unknown) => {
+        // A child the API server refuses as invalid is the spec's fault: said on the status, not retried hot.
+        const st = apiStatus(e);
+        if (st.code === 400 || st.code === 422) return st.message;
+        throw e;
+      },
+    );
+    if (refused !== undefined) {
+      const msg = `the API server refused a child of this SupervisorNamespace: ${refused}`;
+      if (svns.status?.conditions?.find((c) => c.type === "Ready")?.reason !== "ChildRefused")
+        this.events.event(svns, "Warning", "ChildRefused", "Configure", msg);
+      await this.writeStatus(svns, {
+        ...svns.status,
+        observedGeneration: g,
+        configStatus: "Error",
+        conditions: setConditions(
+          svns.status?.conditions,
+          [
+            {
+              type: "NamespaceReady",
+              status: "False",
+              reason: "ChildRefused",
+              message: msg,
+              observedGeneration: g,
+            },
+            { type: "Ready", status: "False", reason: "ChildRefused", message: msg, observedGeneration: g },
+          ],
+          now,
+        ),
+      });
+      return { requeueAfter: 30_000 };
+    }
 
     // VM classes: copies of the catalogue's, only those the namespace may use.
     const vm = this.c.vmClasses
