@@ -70,7 +70,9 @@ export class LoadBalancerReconciler implements Reconciler {
     if (!ip) {
       const { used, size } = this.pool.usage();
       const message = asked
-        ? `loadBalancerIP ${asked} is not a free address of the VIP pool`
+        ? this.pool.contains(asked)
+          ? `loadBalancerIP ${asked} is held by another Service or VirtualMachineService`
+          : `loadBalancerIP ${asked} is outside the VIP pool ${this.pool.name}`
         : `the VIP pool ${this.pool.name} has no free address (${used} of ${size} in use)`;
       this.events.event(o, "Warning", "VIPPoolExhausted", "AllocateVIP", message);
       await this.writeStatus(rt, o, [], message);
@@ -84,17 +86,12 @@ export class LoadBalancerReconciler implements Reconciler {
     }
   }
 
-  /** A specific address, if it is in the pool and free. */
+  /**
+   * A specific address, if it is in the pool and nobody holds it: a VIP has one holder across
+   * Services and VirtualMachineServices (issue 19, finding 6), so the pool decides, not this kind's cache.
+   */
   private claim(ip: string, key: string): string | undefined {
-    if (!this.pool.contains(ip)) return undefined;
-    const taken = this.objects.store
-      .list()
-      .some(
-        (x) =>
-          x.status?.loadBalancer?.ingress?.some((i) => i.ip === ip) &&
-          `${x.metadata?.namespace}/${x.metadata?.name}` !== key,
-      );
-    return taken ? undefined : ip;
+    return this.pool.claim(key, ip);
   }
 
   private async writeStatus(

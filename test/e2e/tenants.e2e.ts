@@ -11,8 +11,13 @@ import type {
   V1Pod,
   V1ResourceQuota,
   V1RoleBinding,
+  V1Service,
 } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type VirtualMachineService,
+  VirtualMachineServiceResource,
+} from "../../controllers/api/vmoperator/virtualmachineservice.ts";
 import { type ESXiHost, ESXiHostResource } from "../../controllers/api/vsphere/esxihost.ts";
 import {
   type StorageClassBinding,
@@ -27,6 +32,7 @@ import { KubeClient } from "../../controllers/runtime/client.ts";
 import { apiStatus } from "../../controllers/runtime/errors.ts";
 import type { Manager } from "../../controllers/runtime/manager.ts";
 import {
+  Events,
   LimitRanges,
   Namespaces,
   NetworkPolicies,
@@ -35,6 +41,7 @@ import {
   ResourceQuotas,
   type ResourceType,
   RoleBindings,
+  Services,
   StorageClasses,
 } from "../../controllers/runtime/resource.ts";
 import { eventually, kubeConfig, root, uniqueName } from "./kube.ts";
@@ -341,6 +348,45 @@ describe("exhaustion", () => {
     expect(third.code).toBe(403);
     expect(third.message).toContain("exceeded quota: pacific-limits");
     expect(third.message).toContain("count/vspherepods.vsphere.pacific.dev");
+  });
+});
+
+describe("one VIP, one holder", () => {
+  it("6. a Service asking for the VIP another tenant's VirtualMachineService holds does not get it", async () => {
+    await alice.create(VirtualMachineServiceResource, {
+      apiVersion: "vmoperator.vmware.com/v1alpha3",
+      kind: "VirtualMachineService",
+      metadata: { name: "lb", namespace: team },
+      spec: {
+        type: "LoadBalancer",
+        selector: { app: "x" },
+        ports: [{ name: "https", protocol: "TCP", port: 443, targetPort: 6443 }],
+      },
+    });
+    const vip = await eventually("the VM service's VIP", async () => {
+      const x = await admin.get<VirtualMachineService>(VirtualMachineServiceResource, "lb", team);
+      return x.status?.loadBalancer?.ingress?.[0]?.ip;
+    });
+    await alice.create(Services, {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "steal", namespace: open },
+      spec: { type: "LoadBalancer", loadBalancerIP: vip, selector: { app: "y" }, ports: [{ port: 443 }] },
+    });
+    const ev = await eventually("refused with an event", async () => {
+      const list = await admin.list<{ reason?: string; note?: string; regarding?: { name?: string } }>(
+        Events,
+        {
+          namespace: open,
+        },
+      );
+      return list.items.find((e) => e.regarding?.name === "steal" && e.reason === "VIPPoolExhausted");
+    });
+    expect(ev.note).toContain(`loadBalancerIP ${vip} is held by another`);
+    const svc = await admin.get<V1Service>(Services, "steal", open);
+    expect(svc.status?.loadBalancer?.ingress ?? []).toEqual([]);
+    const held = await admin.get<VirtualMachineService>(VirtualMachineServiceResource, "lb", team);
+    expect(held.status?.loadBalancer?.ingress?.[0]?.ip).toBe(vip);
   });
 });
 
