@@ -12,7 +12,13 @@ import { sameQuantities } from "./controller.ts";
 
 const svns = (spec: Partial<SupervisorNamespace["spec"]>): SupervisorNamespace => ({
   metadata: { name: "dev", uid: "u" },
-  spec: { networkIsolation: true, podSecurity: "restricted", encryption: false, ...spec },
+  spec: {
+    networkIsolation: true,
+    podSecurity: "restricted",
+    encryption: false,
+    objectCounts: { loadBalancers: 16 },
+    ...spec,
+  },
 });
 
 describe("SupervisorNamespace children", () => {
@@ -40,12 +46,25 @@ describe("SupervisorNamespace children", () => {
       desiredNamespace(svns({}), []).metadata?.annotations?.["vsphere.pacific.dev/access-subjects"],
     ).toBe("");
   });
-  it("turns limits and counts into a quota, and none into no quota", () => {
-    expect(desiredQuota(svns({}))).toBeUndefined();
+  it("turns limits and counts into a quota; by default only the load balancer limit", () => {
+    const lbs = {
+      "services.loadbalancers": "16",
+      "count/virtualmachineservices.vmoperator.vmware.com": "16",
+    };
+    expect(desiredQuota(svns({}))?.spec?.hard).toEqual(lbs);
+    expect(desiredQuota(svns({ objectCounts: { loadBalancers: 0 } }))?.spec?.hard).toEqual({
+      "services.loadbalancers": "0",
+      "count/virtualmachineservices.vmoperator.vmware.com": "0",
+    });
     expect(
-      desiredQuota(svns({ limits: { cpu: 4, storage: "1Ti" }, objectCounts: { pods: 10, deployments: 2 } }))
-        ?.spec?.hard,
+      desiredQuota(
+        svns({
+          limits: { cpu: 4, storage: "1Ti" },
+          objectCounts: { pods: 10, deployments: 2, loadBalancers: 16 },
+        }),
+      )?.spec?.hard,
     ).toEqual({
+      ...lbs,
       "limits.cpu": "4",
       "requests.storage": "1Ti",
       "count/pods": "10",
@@ -53,10 +72,14 @@ describe("SupervisorNamespace children", () => {
       "count/deployments.apps": "2",
     });
     expect(
-      desiredQuota(svns({ objectCounts: { virtualMachines: 4, tanzuKubernetesClusters: 1 } }))?.spec?.hard,
+      desiredQuota(
+        svns({ objectCounts: { virtualMachines: 4, tanzuKubernetesClusters: 1, loadBalancers: 16 } }),
+      )?.spec?.hard,
     ).toEqual({
       "count/virtualmachines.vmoperator.vmware.com": "4",
       "count/tanzukubernetesclusters.run.tanzu.vmware.com": "1",
+      "services.loadbalancers": "16",
+      "count/virtualmachineservices.vmoperator.vmware.com": "16",
     });
   });
   it("gives containers default limits when the namespace limits CPU or memory", () => {

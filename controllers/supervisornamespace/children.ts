@@ -81,6 +81,8 @@ const countKeys: Record<string, string[]> = {
   configMaps: ["count/configmaps"],
   virtualMachines: ["count/virtualmachines.vmoperator.vmware.com"],
   tanzuKubernetesClusters: ["count/tanzukubernetesclusters.run.tanzu.vmware.com"],
+  // VIPs come from one pool shared by every namespace (finding 5).
+  loadBalancers: ["services.loadbalancers", "count/virtualmachineservices.vmoperator.vmware.com"],
 };
 
 /** The ResourceQuota of the namespace's limits, or undefined when it sets none. */

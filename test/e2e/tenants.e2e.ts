@@ -390,6 +390,55 @@ describe("one VIP, one holder", () => {
   });
 });
 
+describe("VIPs per namespace", () => {
+  it("5. a namespace holds at most objectCounts.loadBalancers VIPs of each kind (16 by default); the API server refuses the next", async () => {
+    const rq = await admin.get<V1ResourceQuota>(ResourceQuotas, "pacific-limits", open);
+    expect(rq.spec?.hard).toMatchObject({
+      "services.loadbalancers": "16",
+      "count/virtualmachineservices.vmoperator.vmware.com": "16",
+    });
+    await admin.patch(SupervisorNamespaceResource, open, undefined, {
+      spec: { objectCounts: { loadBalancers: 1 } },
+    });
+    await eventually(
+      "the quota at 1, counted",
+      async () => {
+        const q = await admin.get<V1ResourceQuota>(ResourceQuotas, "pacific-limits", open);
+        return (
+          q.status?.hard?.["services.loadbalancers"] === "1" &&
+          q.status?.used?.["services.loadbalancers"] === "1"
+        );
+      },
+      60_000,
+      500,
+    );
+    const lbService = (name: string) => ({
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name, namespace: open },
+      spec: { type: "LoadBalancer", selector: { app: "y" }, ports: [{ port: 80 }] },
+    });
+    const second = await outcome(alice.create(Services, lbService("second")));
+    expect(second.code).toBe(403);
+    expect(second.message).toContain("exceeded quota: pacific-limits");
+    expect(second.message).toContain("services.loadbalancers");
+    const vmService = (name: string) => ({
+      apiVersion: "vmoperator.vmware.com/v1alpha3",
+      kind: "VirtualMachineService",
+      metadata: { name, namespace: open },
+      spec: {
+        type: "LoadBalancer",
+        selector: { app: "x" },
+        ports: [{ name: "https", protocol: "TCP", port: 443, targetPort: 6443 }],
+      },
+    });
+    expect((await outcome(alice.create(VirtualMachineServiceResource, vmService("one")))).code).toBe(200);
+    const two = await outcome(alice.create(VirtualMachineServiceResource, vmService("two")));
+    expect(two.code).toBe(403);
+    expect(two.message).toContain("count/virtualmachineservices.vmoperator.vmware.com");
+  });
+});
+
 describe("defaults a child would be refused for", () => {
   it("11. a default request above the derived default limit raises that limit: the LimitRange is made, the namespace Ready", async () => {
     const lr = await eventually(
