@@ -17,7 +17,7 @@ import { parseQuantity } from "../quantity.ts";
 import type { KubeClient, KubeObject } from "../runtime/client.ts";
 import { type NewCondition, setConditions } from "../runtime/conditions.ts";
 import { anyChange, type Reconciler, type Request, type Result } from "../runtime/controller.ts";
-import { apiStatus, isNotFound } from "../runtime/errors.ts";
+import { apiStatus, isAlreadyExists, isNotFound } from "../runtime/errors.ts";
 import type { EventRecorder } from "../runtime/events.ts";
 import type { Informer } from "../runtime/informer.ts";
 import type { Logger } from "../runtime/log.ts";
@@ -352,8 +352,23 @@ export class SupervisorNamespaceReconciler implements Reconciler {
       return;
     }
     if (!cur) {
-      await this.client.create(rt, want);
-      return;
+      try {
+        await this.client.create(rt, want);
+        return;
+      } catch (e) {
+        if (!isAlreadyExists(e)) throw e;
+        // Ours by name but not in the label-selected cache: its label was removed by hand, or
+        // someone made an object under our name first. Take it back (issue 19, finding 2).
+        cur = await this.client.get<T>(rt, name, namespace);
+        const [had, wanted] = [
+          (cur as { roleRef?: unknown }).roleRef,
+          (want as { roleRef?: unknown }).roleRef,
+        ];
+        if (!deepEqual(had, wanted)) {
+          await this.client.delete(rt, name, namespace, { uid: cur.metadata?.uid }); // roleRef is immutable; made again next time
+          return;
+        }
+      }
     }
     const meta = overlayPatch(cur.metadata, {
       labels: want.metadata?.labels,
