@@ -257,13 +257,44 @@ describe("isolation and permissions", () => {
     );
     expect(fake.code).toBe(403);
     expect(fake.message).toContain("only Pacific makes objects labelled");
-    // Unchanged, and the admin's own edit is still put back by Pacific (supervisor.e2e.ts).
-    const np = await admin.get<{ spec: { ingress: Array<{ from?: unknown[] }> } }>(
-      NetworkPolicies,
-      "pacific-isolation",
-      team,
+    const isolation = () =>
+      admin.get<{
+        metadata: { labels?: Record<string, string> };
+        spec: { ingress: Array<{ from?: unknown[] }> };
+      }>(NetworkPolicies, "pacific-isolation", team);
+    expect((await isolation()).spec.ingress[0]!.from).toHaveLength(2);
+    // Even an admin's unlabelling takes nothing out of Pacific's sight: it is put back, not
+    // recreated (which failed with AlreadyExists, retried forever).
+    await admin.patch(NetworkPolicies, "pacific-isolation", team, {
+      metadata: { labels: { "app.kubernetes.io/managed-by": null } },
+      spec: { ingress: [{}] },
+    });
+    await admin.patch(RoleBindings, ours.metadata!.name!, team, {
+      metadata: { labels: { "app.kubernetes.io/managed-by": null } },
+      subjects: [user("sso:mallory@vsphere.local")],
+    });
+    await eventually(
+      "pacific-isolation restored",
+      async () => {
+        const np = await isolation();
+        return (
+          np.metadata.labels?.["app.kubernetes.io/managed-by"] === "pacific" &&
+          np.spec.ingress[0]?.from?.length === 2
+        );
+      },
+      40_000,
     );
-    expect(np.spec.ingress[0]!.from).toHaveLength(2);
+    await eventually(
+      "the RoleBinding restored",
+      async () => {
+        const b = await admin.get<V1RoleBinding>(RoleBindings, ours.metadata!.name!, team);
+        return (
+          b.metadata?.labels?.["app.kubernetes.io/managed-by"] === "pacific" &&
+          b.subjects?.[0]?.name === ours.subjects?.[0]?.name
+        );
+      },
+      40_000,
+    );
   });
 
   it("3. in an isolated namespace a tenant's NetworkPolicy admits only the namespace's own pods", async () => {
