@@ -608,7 +608,7 @@ function canIList(who: string, ns: string): Map<string, string> {
   const rows = new Map<string, string>();
   for (const line of out.trim().split("\n").slice(1)) {
     // Resources  Non-Resource URLs  Resource Names  Verbs — columns of at least two spaces.
-    const [resource, urls, names, verbs] = line.trim().split(/\s{2,}/);
+    const [resource, urls, names, verbs] = line.trimEnd().split(/\s{2,}/);
     const key = `${resource || urls}${names && names !== "[]" ? ` ${names}` : ""}`;
     rows.set(
       key,
