@@ -209,7 +209,6 @@ export class ESXiHostReconciler implements Reconciler {
     return node;
   }
 
-  /** The lowest index no ESXi Node (in the cache or being created) has. */
   /** An older host's use of the pod CIDR or management IP this host would register with. */
   private addressConflict(host: ESXiHost): AddressConflict | undefined {
     const name = host.metadata.name!;
@@ -239,6 +238,7 @@ export class ESXiHostReconciler implements Reconciler {
     );
   }
 
+  /** The lowest index no ESXi Node (in the cache or being created) has. */
   private allocateIndex(host: string): number {
     const pending = this.pendingIndexes.get(host);
     if (pending !== undefined) return pending;
