@@ -2,7 +2,10 @@
 // hostile-tenant review, played as the tenant would: users of a Supervisor Namespace impersonated
 // as sso:<name>@vsphere.local with the roles its access list grants, against the real API server,
 // the chart's admission policies and RBAC, and the Pacific manager as the chart's ServiceAccount.
-import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { request as httpsRequest } from "node:https";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type {
   V1LimitRange,
@@ -30,7 +33,8 @@ import {
 import { VSpherePodResource } from "../../controllers/api/vsphere/vspherepod.ts";
 import { KubeClient } from "../../controllers/runtime/client.ts";
 import { apiStatus } from "../../controllers/runtime/errors.ts";
-import type { Manager } from "../../controllers/runtime/manager.ts";
+import { silentLogger } from "../../controllers/runtime/log.ts";
+import { Manager } from "../../controllers/runtime/manager.ts";
 import {
   Events,
   LimitRanges,
@@ -45,7 +49,7 @@ import {
   StorageClasses,
 } from "../../controllers/runtime/resource.ts";
 import { eventually, kubeConfig, root, uniqueName } from "./kube.ts";
-import { expectNoForbidden, startPacific } from "./pacific.ts";
+import { expectNoForbidden, managerKubeConfig, startPacific } from "./pacific.ts";
 import { kubectl, RELEASE_NAMESPACE } from "./tools.ts";
 
 const kc = kubeConfig();
@@ -682,6 +686,87 @@ describe("the manager itself", () => {
       expect(await may(verb, team), `${verb} secrets in ${team}`).toBe(false);
     }
     expect(await may("create", team)).toBe(true);
+  });
+
+  it("15. served securely, /metrics answers only a token allowed get /metrics; the probes answer everyone", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pacific-tls-"));
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        join(dir, "tls.key"),
+        "-out",
+        join(dir, "tls.crt"),
+      ],
+      { stdio: "pipe" },
+    );
+    const secure = new Manager({
+      kubeConfig: managerKubeConfig(),
+      name: "pacific-e2e-secure",
+      leaderElection: false,
+      bindAddress: "127.0.0.1:0",
+      logger: silentLogger,
+      secureServing: { cert: readFileSync(join(dir, "tls.crt")), key: readFileSync(join(dir, "tls.key")) },
+    });
+    await secure.start();
+    const get = (path: string, token?: string) =>
+      new Promise<{ code: number; body: string }>((resolve, reject) => {
+        const req = httpsRequest(
+          {
+            host: "127.0.0.1",
+            port: secure.address!.port,
+            path,
+            rejectUnauthorized: false,
+            headers: token ? { Authorization: `Bearer ${token}` } : {},
+          },
+          (res) => {
+            let body = "";
+            res.on("data", (c) => (body += c));
+            res.on("end", () => resolve({ code: res.statusCode ?? 0, body }));
+          },
+        );
+        req.on("error", reject);
+        req.end();
+      });
+    const reader = `metrics-reader-${suffix}`;
+    const nobody = `metrics-nobody-${suffix}`;
+    try {
+      for (const sa of [reader, nobody]) kubectl(["-n", team, "create", "serviceaccount", sa]);
+      kubectl([
+        "create",
+        "clusterrolebinding",
+        reader,
+        "--clusterrole=pacific-metrics-reader",
+        `--serviceaccount=${team}:${reader}`,
+      ]);
+      const token = (sa: string) => kubectl(["-n", team, "create", "token", sa]).trim();
+      expect((await get("/healthz")).code).toBe(200);
+      expect((await get("/readyz")).code).toBe(200);
+      expect((await get("/metrics")).code).toBe(401);
+      expect((await get("/metrics", "not-a-token")).code).toBe(401);
+      const denied = await get("/metrics", token(nobody));
+      expect(denied.code).toBe(403);
+      expect(denied.body).toContain(`system:serviceaccount:${team}:${nobody} may not get /metrics`);
+      const ok = await eventually("the reader reads /metrics", async () => {
+        const r = await get("/metrics", token(reader));
+        return r.code === 200 && r;
+      });
+      expect(ok.body).toMatch(/^process_cpu_seconds_total /m);
+    } finally {
+      await secure.stop();
+      kubectl(["delete", "clusterrolebinding", reader, "--ignore-not-found"]);
+    }
   });
 
   it("was never refused by the API server (the chart's RBAC covers every request)", async () => {
