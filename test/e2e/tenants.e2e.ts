@@ -3,7 +3,7 @@
 // as sso:<name>@vsphere.local with the roles its access list grants, against the real API server,
 // the chart's admission policies and RBAC, and the Pacific manager as the chart's ServiceAccount.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -660,11 +660,24 @@ function documentedCanI(): Record<"carol" | "alice" | "bob", Map<string, string>
 describe("what each role may do", () => {
   it("kubectl auth can-i --list as Owner, Edit and View is the table of docs/security.md", () => {
     const doc = documentedCanI();
+    const actual = {
+      carol: canIList("carol", team),
+      alice: canIList("alice", team),
+      bob: canIList("bob", team),
+    };
+    // The table as it is, in the document's form: test-results/can-i.md (to update the document from).
+    const keys = [...new Set([...actual.carol.keys(), ...actual.alice.keys(), ...actual.bob.keys()])].sort();
+    const cell = (m: Map<string, string>, k: string) => m.get(k) ?? "—";
+    mkdirSync(join(root, "test-results"), { recursive: true });
+    writeFileSync(
+      join(root, "test-results", "can-i.md"),
+      `${keys.map((k) => `| \`${k}\` | ${cell(actual.carol, k)} | ${cell(actual.alice, k)} | ${cell(actual.bob, k)} |`).join("\n")}\n`,
+    );
     for (const who of ["carol", "alice", "bob"] as const) {
-      const actual = canIList(who, team);
-      expect(Object.fromEntries([...actual].sort()), `${who}: ${JSON.stringify([...actual])}`).toEqual(
-        Object.fromEntries([...doc[who]].sort()),
-      );
+      expect(
+        Object.fromEntries([...actual[who]].sort()),
+        `${who} (test-results/can-i.md has the table)`,
+      ).toEqual(Object.fromEntries([...doc[who]].sort()));
     }
   });
 });
