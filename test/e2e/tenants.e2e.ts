@@ -31,8 +31,9 @@ import {
   SupervisorNamespaceResource,
 } from "../../controllers/api/vsphere/supervisornamespace.ts";
 import { VSpherePodResource } from "../../controllers/api/vsphere/vspherepod.ts";
-import { KubeClient } from "../../controllers/runtime/client.ts";
+import { KubeClient, type KubeObject } from "../../controllers/runtime/client.ts";
 import { apiStatus } from "../../controllers/runtime/errors.ts";
+import { Informer } from "../../controllers/runtime/informer.ts";
 import { silentLogger } from "../../controllers/runtime/log.ts";
 import { Manager } from "../../controllers/runtime/manager.ts";
 import {
@@ -350,20 +351,42 @@ describe("isolation and permissions", () => {
       "its Node, cordoned",
       async () => (await admin.get<V1Node>(Nodes, host)).spec?.unschedulable === true,
     );
-    await alice.create(Pods, {
-      apiVersion: "v1",
-      kind: "Pod",
-      metadata: { name: "by-hand", namespace: team },
-      spec: { nodeName: host, containers: [{ name: "c", image: "nginx" }] },
+    // Every state the pod passes through (a watch sees each write): the host's evacuation may also
+    // evict it, so what matters is that it never runs, and is rejected with the reason if it stays.
+    const seen: V1Pod[] = [];
+    const watch = new Informer<V1Pod & KubeObject>(Pods, admin, silentLogger, {
+      namespace: team,
+      fieldSelector: "metadata.name=by-hand",
+      resyncMs: 0,
     });
-    const pod = await eventually("rejected by the host", async () => {
-      const p = await admin.get<V1Pod>(Pods, "by-hand", team);
-      return p.status?.phase === "Failed" && p;
-    });
-    expect(pod.status?.reason).toBe("HostInMaintenanceMode");
-    expect(pod.status?.message).toContain("maintenance mode");
-    expect(pod.status?.containerStatuses?.some((c) => c.state?.running)).toBeFalsy();
-    await admin.delete(Pods, "by-hand", team, { gracePeriodSeconds: 0 });
+    watch.addHandler({ add: (p) => seen.push(p), update: (_o, p) => seen.push(p) });
+    watch.start();
+    try {
+      await watch.waitForSync();
+      await alice.create(Pods, {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "by-hand", namespace: team },
+        spec: { nodeName: host, containers: [{ name: "c", image: "nginx" }] },
+      });
+      await eventually(
+        "rejected by the host, or evicted",
+        async () =>
+          seen.some((p) => p.status?.phase === "Failed") ||
+          (await outcome(admin.get(Pods, "by-hand", team))).code === 404,
+      );
+      await new Promise((r) => setTimeout(r, 2_000)); // nothing runs it later either
+      expect(seen.map((p) => p.status?.phase ?? "")).not.toContain("Running");
+      expect(seen.some((p) => p.status?.containerStatuses?.some((c) => c.state?.running))).toBe(false);
+      const failed = seen.find((p) => p.status?.phase === "Failed");
+      if (failed) {
+        expect(failed.status?.reason).toBe("HostInMaintenanceMode");
+        expect(failed.status?.message).toContain("maintenance mode");
+      }
+    } finally {
+      watch.stop();
+      await admin.delete(Pods, "by-hand", team, { gracePeriodSeconds: 0 }).catch(() => undefined);
+    }
   });
 });
 
@@ -371,10 +394,14 @@ describe("exhaustion", () => {
   it("7. the namespace's quota counts VSpherePods: the API server refuses one past objectCounts.pods", async () => {
     await eventually(
       "the quota counts VSpherePods",
-      async () =>
-        (await admin.get<V1ResourceQuota>(ResourceQuotas, "pacific-limits", team)).status?.hard?.[
-          "count/vspherepods.vsphere.pacific.dev"
-        ] === "2",
+      async () => {
+        // Until the quota controller has counted them, the API server refuses every VSpherePod.
+        const q = await admin.get<V1ResourceQuota>(ResourceQuotas, "pacific-limits", team);
+        return (
+          q.status?.hard?.["count/vspherepods.vsphere.pacific.dev"] === "2" &&
+          q.status?.used?.["count/vspherepods.vsphere.pacific.dev"] !== undefined
+        );
+      },
       90_000,
       1000,
     );
@@ -388,6 +415,16 @@ describe("exhaustion", () => {
 
 describe("one VIP, one holder", () => {
   it("6. a Service asking for the VIP another tenant's VirtualMachineService holds does not get it", async () => {
+    for (const ns of [team, open])
+      await eventually(
+        `${ns}'s quota counts VM services`,
+        async () =>
+          (await admin.get<V1ResourceQuota>(ResourceQuotas, "pacific-limits", ns)).status?.used?.[
+            "count/virtualmachineservices.vmoperator.vmware.com"
+          ] !== undefined,
+        90_000,
+        1000,
+      );
     await alice.create(VirtualMachineServiceResource, {
       apiVersion: "vmoperator.vmware.com/v1alpha3",
       kind: "VirtualMachineService",
