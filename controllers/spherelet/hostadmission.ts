@@ -3,15 +3,19 @@
 // (its Node not Ready) acts on nothing. Pods bound by hand (spec.nodeName) would otherwise start
 // there (issue 19, finding 4). Pure; unit-tested.
 import type { V1Node } from "@kubernetes/client-node";
+import type { HOST_REJECTION_REASONS } from "../api/contracts.ts";
 import type { ESXiHost } from "../api/vsphere/esxihost.ts";
 
 export type HostAdmission =
   | { admits: true }
   /** reject: the pod fails with this reason (as kubelet admission does); hold: it stays Pending. */
-  | { admits: false; action: "reject" | "hold"; reason: string; message: string };
-
-/** Reasons a pod is rejected for by its host itself: the VSpherePod controller places it again. */
-export const HOST_REJECTION_REASONS = ["HostInMaintenanceMode", "NodeUnschedulable"] as const;
+  | {
+      admits: false;
+      action: "reject" | "hold";
+      /** One of HOST_REJECTION_REASONS when rejected (the VSpherePod controller places it again). */
+      reason: (typeof HOST_REJECTION_REASONS)[number] | "HostNotResponding";
+      message: string;
+    };
 
 export function hostAdmission(host: ESXiHost, node: V1Node): HostAdmission {
   const name = host.metadata.name;

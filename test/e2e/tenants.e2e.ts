@@ -262,11 +262,12 @@ describe("isolation and permissions", () => {
     );
     expect(fake.code).toBe(403);
     expect(fake.message).toContain("only Pacific makes objects labelled");
-    const isolation = () =>
-      admin.get<{
-        metadata: { labels?: Record<string, string> };
-        spec: { ingress: Array<{ from?: unknown[] }> };
-      }>(NetworkPolicies, "pacific-isolation", team);
+    type Isolation = {
+      metadata: { labels?: Record<string, string> };
+      spec: { ingress: Array<{ from?: unknown[] }> };
+    };
+    const isolation = async () =>
+      (await admin.get(NetworkPolicies, "pacific-isolation", team)) as unknown as Isolation;
     expect((await isolation()).spec.ingress[0]!.from).toHaveLength(2);
     // Even an admin's unlabelling takes nothing out of Pacific's sight: it is put back, not
     // recreated (which failed with AlreadyExists, retried forever).
@@ -446,12 +447,11 @@ describe("one VIP, one holder", () => {
       spec: { type: "LoadBalancer", loadBalancerIP: vip, selector: { app: "y" }, ports: [{ port: 443 }] },
     });
     const ev = await eventually("refused with an event", async () => {
-      const list = await admin.list<{ reason?: string; note?: string; regarding?: { name?: string } }>(
-        Events,
-        {
-          namespace: open,
-        },
-      );
+      const list = await admin.list<
+        KubeObject & { reason?: string; note?: string; regarding?: { name?: string } }
+      >(Events, {
+        namespace: open,
+      });
       return list.items.find((e) => e.regarding?.name === "steal" && e.reason === "VIPPoolExhausted");
     });
     expect(ev.note).toContain(`loadBalancerIP ${vip} is held by another`);
