@@ -16,7 +16,6 @@ const svns = (spec: Partial<SupervisorNamespace["spec"]>): SupervisorNamespace =
     networkIsolation: true,
     podSecurity: "restricted",
     encryption: false,
-    objectCounts: { loadBalancers: 16 },
     ...spec,
   },
 });
@@ -47,11 +46,12 @@ describe("SupervisorNamespace children", () => {
     ).toBe("");
   });
   it("turns limits and counts into a quota; by default only the load balancer limit", () => {
+    // Unset: 16 LoadBalancer Services; VM services counted only when the admin says so.
+    expect(desiredQuota(svns({}))?.spec?.hard).toEqual({ "services.loadbalancers": "16" });
     const lbs = {
       "services.loadbalancers": "16",
       "count/virtualmachineservices.vmoperator.vmware.com": "16",
     };
-    expect(desiredQuota(svns({}))?.spec?.hard).toEqual(lbs);
     expect(desiredQuota(svns({ objectCounts: { loadBalancers: 0 } }))?.spec?.hard).toEqual({
       "services.loadbalancers": "0",
       "count/virtualmachineservices.vmoperator.vmware.com": "0",

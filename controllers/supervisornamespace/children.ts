@@ -88,7 +88,15 @@ const countKeys: Record<string, string[]> = {
   loadBalancers: ["services.loadbalancers", "count/virtualmachineservices.vmoperator.vmware.com"],
 };
 
-/** The ResourceQuota of the namespace's limits, or undefined when it sets none. */
+/**
+ * LoadBalancer Services a namespace may have when objectCounts.loadBalancers is unset: the VIP pool
+ * is shared, so no namespace takes it all (finding 5). VirtualMachineServices are counted only when
+ * the admin sets the field: a count of a custom kind is refused as "status unknown" until
+ * kube-controller-manager has discovered the kind, which a default must never cost a new namespace.
+ */
+export const DEFAULT_LOAD_BALANCERS = 16;
+
+/** The ResourceQuota of the namespace's limits (at least the load balancer default). */
 export function desiredQuota(svns: SupervisorNamespace): V1ResourceQuota | undefined {
   const hard: Record<string, string> = {};
   const l = svns.spec.limits;
@@ -99,6 +107,8 @@ export function desiredQuota(svns: SupervisorNamespace): V1ResourceQuota | undef
     if (v === undefined) continue;
     for (const key of countKeys[k] ?? []) hard[key] = String(v);
   }
+  if (svns.spec.objectCounts?.loadBalancers === undefined)
+    hard["services.loadbalancers"] = String(DEFAULT_LOAD_BALANCERS);
   if (Object.keys(hard).length === 0) return undefined;
   return {
     apiVersion: "v1",

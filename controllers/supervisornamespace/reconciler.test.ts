@@ -30,7 +30,6 @@ const svns: SupervisorNamespace = {
     networkIsolation: true,
     podSecurity: "restricted",
     encryption: false,
-    objectCounts: { loadBalancers: 16 },
     limits: { cpu: 4 },
     access: [{ subjectType: "User", subject: "alice", domain: "vsphere.local", role: "Owner" }],
     vmClasses: ["best-effort-small"],
@@ -88,7 +87,6 @@ describe("SupervisorNamespaceReconciler", () => {
     expect(fake.peek(ResourceQuotas, LIMITS_QUOTA_NAME, "dev")?.spec?.hard).toEqual({
       "limits.cpu": "4",
       "services.loadbalancers": "16",
-      "count/virtualmachineservices.vmoperator.vmware.com": "16",
     });
     expect(fake.peek(NetworkPolicies, "pacific-isolation", "dev")).toBeDefined();
     expect((await fake.list(RoleBindings, { namespace: "dev" })).items).toHaveLength(2);
@@ -116,7 +114,6 @@ describe("SupervisorNamespaceReconciler", () => {
     expect(fake.peek(ResourceQuotas, LIMITS_QUOTA_NAME, "dev")?.spec?.hard).toEqual({
       "limits.cpu": "4",
       "services.loadbalancers": "16",
-      "count/virtualmachineservices.vmoperator.vmware.com": "16",
     });
   });
 

@@ -33,11 +33,11 @@ export interface SupervisorNamespaceSpec {
   /**
    * Most objects of each kind in the namespace → the quota's count/ keys.
    */
-  objectCounts: {
+  objectCounts?: {
     /**
-     * VIPs of the shared load balancer pool the namespace may hold: LoadBalancer Services (services.loadbalancers) and VirtualMachineServices, each counted on its own. One namespace cannot take the whole pool; the API server refuses the one past the limit.
+     * VIPs of the shared load balancer pool the namespace may hold: LoadBalancer Services (services.loadbalancers) and VirtualMachineServices, each counted on its own. Unset: 16 LoadBalancer Services, VirtualMachineServices not counted. One namespace cannot take the whole pool; the API server refuses the one past the limit.
      */
-    loadBalancers: number;
+    loadBalancers?: number;
     /**
      * Pods and vSphere Pods (each counted on its own).
      */

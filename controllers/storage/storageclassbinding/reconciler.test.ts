@@ -33,7 +33,6 @@ const svns = (encryption = false): SupervisorNamespace => ({
     networkIsolation: true,
     podSecurity: "restricted",
     encryption,
-    objectCounts: { loadBalancers: 16 },
   },
 });
 // Pacific's Namespace for the SupervisorNamespace: a binding acts only on one it made.
