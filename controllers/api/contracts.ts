@@ -17,6 +17,11 @@ export const SUPERVISOR_NAMESPACE_LABEL = "vsphere.pacific.dev/supervisor-namesp
 /** On the Namespace: the bound storage classes, comma separated. Only Pacific writes it; the
  *  storage ValidatingAdmissionPolicy and the VM Service read it. */
 export const STORAGE_CLASSES_ANNOTATION = "vsphere.pacific.dev/storage-classes";
+/** On the Namespace: the access list's subjects, comma-separated `Kind:name`. Only Pacific writes it;
+ *  the tenant RoleBinding policy (charts/pacific/templates/tenant-policies.yaml) reads it. */
+export const ACCESS_SUBJECTS_ANNOTATION = "vsphere.pacific.dev/access-subjects";
+/** On the Namespace: "true" when the admin isolates its network; the tenant NetworkPolicy policy selects on it. */
+export const NETWORK_ISOLATION_LABEL = "vsphere.pacific.dev/network-isolation";
 export const SUPERVISOR_NAMESPACE_FINALIZER = "vsphere.pacific.dev/supervisor-namespace";
 /** On the Namespace: held until no object of a Pacific kind is left in it. */
 export const WORKLOADS_FINALIZER = "vsphere.pacific.dev/workloads";
@@ -48,6 +53,8 @@ export const PROVIDER_TAINT_VALUE = "vsphere";
 /** On a VSpherePod's Pod. */
 export const VSPHEREPOD_LABEL = "vsphere.pacific.dev/vspherepod";
 export const TEMPLATE_HASH_ANNOTATION = "vsphere.pacific.dev/template-hash";
+/** Reasons a host itself rejects a pod for (maintenance mode, cordoned): the VSpherePod is placed again. */
+export const HOST_REJECTION_REASONS = ["HostInMaintenanceMode", "NodeUnschedulable"] as const;
 /** Per-object overrides of the simulation settings. */
 export const SimulationAnnotations = {
   podStartDelay: "vsphere.pacific.dev/pod-start-delay",

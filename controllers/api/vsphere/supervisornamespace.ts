@@ -34,6 +34,13 @@ export interface SupervisorNamespaceSpec {
    * Most objects of each kind in the namespace → the quota's count/ keys.
    */
   objectCounts?: {
+    /**
+     * VIPs of the shared load balancer pool the namespace may hold: LoadBalancer Services (services.loadbalancers) and VirtualMachineServices, each counted on its own. Unset: 16 LoadBalancer Services, VirtualMachineServices not counted. One namespace cannot take the whole pool; the API server refuses the one past the limit.
+     */
+    loadBalancers?: number;
+    /**
+     * Pods and vSphere Pods (each counted on its own).
+     */
     pods?: number;
     services?: number;
     deployments?: number;
@@ -43,6 +50,7 @@ export interface SupervisorNamespaceSpec {
     secrets?: number;
     configMaps?: number;
     virtualMachines?: number;
+    tanzuKubernetesClusters?: number;
   };
   /**
    * Default requests and limits of each container that sets none → a LimitRange.
