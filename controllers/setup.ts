@@ -14,6 +14,7 @@ import { setupESXiHostController } from "./esxihost/controller.ts";
 import { Heartbeat } from "./esxihost/heartbeat.ts";
 import { registerHostMetrics } from "./esxihost/metrics.ts";
 import { Inventory } from "./placement/inventory.ts";
+import { setupRegistry } from "./registry/setup.ts";
 import type { Manager } from "./runtime/manager.ts";
 import type { ResourceType } from "./runtime/resource.ts";
 import { setupSpherelet } from "./spherelet/controller.ts";
@@ -37,6 +38,7 @@ export function setupControllers(mgr: Manager, config: PacificConfig = defaultCo
   setupVSpherePodController(mgr, inv);
   setupSupervisorNamespaceController(mgr, config.vmClasses, config.apis.vmOperator, namespacedKinds(config));
   setupStorageClassBindingController(mgr);
+  setupRegistry(mgr, config.registry);
   setupCns(mgr, settings.datastoreCapacity);
   // TKCs need the VM Service (their machines are VMs), Cluster API and the TKC APIs.
   if (config.apis.vmOperator && config.apis.clusterAPI && config.apis.tkc) setupTanzu(mgr, config.releases);

@@ -113,7 +113,7 @@ start() { # name config-file
   local port; port=$(sed -n 's/^  addr: 127.0.0.1:\([0-9]*\)$/\1/p' "$cfg")
   for _ in $(seq 1 100); do
     curl -s -o /dev/null --cacert "$pki/ca.crt" "https://127.0.0.1:$port/v2/" && { log "$n serving on https://127.0.0.1:$port"; return 0; }
-    [ -n "$(pid_of "$n")" ] || ! kill -0 "$(cat "$state/$n/registry.pid")" 2>/dev/null && break
+    kill -0 "$(cat "$state/$n/registry.pid")" 2>/dev/null || break
     sleep 0.1
   done
   die "$n did not start; last lines of $state/$n/registry.log:

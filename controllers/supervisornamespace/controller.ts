@@ -296,6 +296,7 @@ export class SupervisorNamespaceReconciler implements Reconciler {
         used: b.status?.used,
       })),
       vmClasses: vm.classes,
+      registry: svns.status?.registry, // the registry controller's (controllers/registry)
       conditions: setConditions(svns.status?.conditions, conds, now),
     });
     return undefined;
