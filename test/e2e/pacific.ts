@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { expect } from "vitest";
-import { defaultConfig } from "../../controllers/config.ts";
+import { defaultConfig, type PacificConfig } from "../../controllers/config.ts";
 import { apiStatus } from "../../controllers/runtime/errors.ts";
 import { newLogger } from "../../controllers/runtime/log.ts";
 import { Manager } from "../../controllers/runtime/manager.ts";
@@ -23,7 +23,10 @@ export function managerKubeConfig(): k8s.KubeConfig {
   return kc;
 }
 
-export async function startPacific(settings: Partial<SimulationSettings> = {}): Promise<Manager> {
+export async function startPacific(
+  settings: Partial<SimulationSettings> = {},
+  config: Partial<Omit<PacificConfig, "settings">> = {},
+): Promise<Manager> {
   const mgr = new Manager({
     kubeConfig: managerKubeConfig(),
     name: "pacific-e2e",
@@ -32,7 +35,7 @@ export async function startPacific(settings: Partial<SimulationSettings> = {}): 
     resyncMs: 60_000,
   });
   recordRefusals(mgr);
-  setupControllers(mgr, { ...defaultConfig, settings: { ...defaultSettings, ...settings } });
+  setupControllers(mgr, { ...defaultConfig, ...config, settings: { ...defaultSettings, ...settings } });
   await mgr.start();
   await mgr.waitForCacheSync();
   return mgr;
