@@ -92,12 +92,14 @@ export class RegistryReconciler implements Reconciler {
           "no registry configured: the project's images (if any) are left in the registry",
         );
       this.r?.metrics.forget(name);
-      await this.client.patch(SupervisorNamespaceResource, name, undefined, {
-        metadata: {
-          finalizers: withoutFinalizer(svns.metadata, REGISTRY_FINALIZER),
-          resourceVersion: svns.metadata.resourceVersion,
-        },
-      });
+      await this.client
+        .patch(SupervisorNamespaceResource, name, undefined, {
+          metadata: {
+            finalizers: withoutFinalizer(svns.metadata, REGISTRY_FINALIZER),
+            resourceVersion: svns.metadata.resourceVersion,
+          },
+        })
+        .catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
       return undefined;
     }
 

@@ -125,12 +125,15 @@ export class SupervisorNamespaceReconciler implements Reconciler {
         } else await this.releaseNamespace(ns, log);
         return { requeueAfter: 2_000 }; // the namespace controller empties it; we wait
       }
-      await this.client.patch(SupervisorNamespaceResource, name, undefined, {
-        metadata: {
-          finalizers: withoutFinalizer(svns.metadata, FINALIZER),
-          resourceVersion: svns.metadata.resourceVersion,
-        },
-      });
+      // Gone already: another finalizer (the registry controller's) was the last, from a cache ahead of ours.
+      await this.client
+        .patch(SupervisorNamespaceResource, name, undefined, {
+          metadata: {
+            finalizers: withoutFinalizer(svns.metadata, FINALIZER),
+            resourceVersion: svns.metadata.resourceVersion,
+          },
+        })
+        .catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
       return undefined;
     }
     if (!hasFinalizer(svns.metadata, FINALIZER)) {
@@ -409,12 +412,14 @@ export class SupervisorNamespaceReconciler implements Reconciler {
       );
       return;
     }
-    await this.client.patch(Namespaces, name, undefined, {
-      metadata: {
-        finalizers: withoutFinalizer(ns.metadata!, NAMESPACE_FINALIZER),
-        resourceVersion: ns.metadata?.resourceVersion,
-      },
-    });
+    await this.client
+      .patch(Namespaces, name, undefined, {
+        metadata: {
+          finalizers: withoutFinalizer(ns.metadata!, NAMESPACE_FINALIZER),
+          resourceVersion: ns.metadata?.resourceVersion,
+        },
+      })
+      .catch((e) => (isNotFound(e) ? undefined : Promise.reject(e))); // gone meanwhile: released
   }
 
   private async writeStatus(

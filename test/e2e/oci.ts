@@ -5,6 +5,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 
 export interface OciImage {
   /** The layout directory: skopeo's `oci:<dir>:<tag>`. */
@@ -19,7 +20,7 @@ export interface OciImage {
 
 const sha256 = (b: Buffer) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 
-/** An image whose one layer is a tar of `size` random bytes in /app/data (random: nothing dedupes). */
+/** An image whose one layer is a tar.gz of `size` random bytes in /app/data (random: nothing dedupes). */
 export function makeOciImage(size = 64 * 1024, tag = "1"): OciImage {
   const dir = mkdtempSync(join(tmpdir(), "pacific-oci-"));
   const work = join(dir, "work");
@@ -28,14 +29,16 @@ export function makeOciImage(size = 64 * 1024, tag = "1"): OciImage {
   writeFileSync(join(work, "app", "README"), "made by Pacific's tests\n");
   const layerTar = join(dir, "layer.tar");
   execFileSync("tar", ["-C", work, "--owner=0", "--group=0", "--numeric-owner", "-cf", layerTar, "app"]);
-  const layer = readFileSync(layerTar);
+  const tar = readFileSync(layerTar);
+  // Compressed already (fastest level), so skopeo pushes the blob as it is and digests stay ours.
+  const layer = gzipSync(tar, { level: 1 });
   const layerDigest = sha256(layer);
   const config = Buffer.from(
     JSON.stringify({
       architecture: "amd64",
       os: "linux",
       config: { Cmd: ["/app/data"] },
-      rootfs: { type: "layers", diff_ids: [layerDigest] },
+      rootfs: { type: "layers", diff_ids: [sha256(tar)] },
     }),
   );
   const manifest = Buffer.from(
@@ -48,7 +51,7 @@ export function makeOciImage(size = 64 * 1024, tag = "1"): OciImage {
         size: config.length,
       },
       layers: [
-        { mediaType: "application/vnd.oci.image.layer.v1.tar", digest: layerDigest, size: layer.length },
+        { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: layerDigest, size: layer.length },
       ],
     }),
   );

@@ -142,7 +142,8 @@ run("the Registry Service", () => {
     ca = readFileSync(reg.caFile!, "utf8");
     certs = certDir(reg.caFile!);
     image = makeOciImage(256 * 1024);
-    mgr = await startPacific({}, { registry: reg });
+    // Robot credentials live 12 s here (24 h by default), so the test sees one rotated.
+    mgr = await startPacific({}, { registry: { ...reg, robotTtlMs: 12_000 } });
     await eventually("the token service listening", async () => mgr.notReadyReason() === undefined, 30_000);
     await admin.create(Namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: people } });
     for (const sa of ["editor", "viewer", "outsider"])
@@ -326,6 +327,28 @@ run("the Registry Service", () => {
     const p = await push(username, password, "robot");
     expect(p.code).not.toBe(0);
     expect((await pull(username, password, other)).code).not.toBe(0);
+    // Rotated when a third of its lifetime is left; the old one works until it expires.
+    const expires = secret.metadata!.annotations!["vsphere.pacific.dev/credential-expires-at"]!;
+    const rotated = await eventually(
+      "the pull secret rotated",
+      async () => {
+        const x = await admin.get<V1Secret>(Secrets, PULL_SECRET_NAME, dev);
+        return x.metadata?.annotations?.["vsphere.pacific.dev/credential-expires-at"] !== expires && x;
+      },
+      20_000,
+    );
+    const fresh = (
+      JSON.parse(Buffer.from(rotated.data![".dockerconfigjson"]!, "base64").toString()) as typeof cfg
+    ).auths[reg.host]!;
+    expect(fresh.password).not.toBe(password);
+    expect((await pull(fresh.username, fresh.password)).code).toBe(0);
+    if (Date.now() < Date.parse(expires) - 1_000) expect((await pull(username, password)).code).toBe(0);
+    await eventually(
+      "the old credential expired",
+      async () => Date.now() > Date.parse(expires) + 1_000,
+      20_000,
+    );
+    expect((await tokenFor(basic(username, password), [`repository:${dev}/app:pull`])).status).toBe(401);
     // A forged or tampered credential is nobody.
     const t = await tokenFor(basic(username, `${password.slice(0, -4)}AAAA`), [`repository:${dev}/app:pull`]);
     expect(t.status).toBe(401);
@@ -357,7 +380,7 @@ run("the Registry Service", () => {
       apiVersion: "vsphere.pacific.dev/v1alpha1",
       kind: "VSpherePod",
       metadata: { name: "app", namespace: dev },
-      spec: { template: { spec: { containers: [{ name: "app", image: img }] } } },
+      spec: { zone: `zone-${suffix}`, template: { spec: { containers: [{ name: "app", image: img }] } } },
     } as VSpherePod);
     await admin.create(Pods, {
       apiVersion: "v1",
@@ -422,20 +445,20 @@ run("the Registry Service", () => {
         apiVersion: "vsphere.pacific.dev/v1alpha1",
         kind: "VSpherePod",
         metadata: { name, namespace: dev },
-        spec: { template: { spec: { containers: [{ name: "app", image }] } } },
+        spec: { zone: `zone-${suffix}`, template: { spec: { containers: [{ name: "app", image }] } } },
       } as VSpherePod);
     const refused = await vpod("hub", "nginx:1.27").then(
       () => undefined,
       (e: unknown) => apiStatus(e),
     );
-    expect(refused?.code).toBe(403);
+    expect(refused?.code, refused?.message).toBe(403);
     expect(refused?.message).toContain("image nginx:1.27 is not allowed in Supervisor Namespace");
     expect(refused?.message).toContain(`${reg.host}/${dev}, ghcr.io/acme`);
     const otherProject = await vpod("theirs", `${reg.host}/${other}/app:1`).then(
       () => undefined,
       (e: unknown) => apiStatus(e),
     );
-    expect(otherProject?.code).toBe(403);
+    expect(otherProject?.code, otherProject?.message).toBe(403);
     const pod = await admin
       .create(Pods, {
         apiVersion: "v1",
