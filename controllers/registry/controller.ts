@@ -116,8 +116,7 @@ export class RegistryReconciler implements Reconciler {
       });
 
     const usage = await this.measure(name);
-    r.metrics.storage.set({ project: name }, usage.bytes);
-    r.metrics.repositories.set({ project: name }, usage.repositories);
+    r.metrics.measured(name, usage.bytes, usage.repositories);
     const quota = svns.spec.registry?.storageQuota;
     const quotaBytes = quota === undefined ? undefined : parseQuantity(quota);
     const exceeded = quotaBytes !== undefined && usage.bytes >= quotaBytes;

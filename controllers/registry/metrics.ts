@@ -28,6 +28,7 @@ export class RegistryMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     });
+    for (const r of TOKEN_RESULTS) this.tokenDuration.zero({ result: r });
     this.pushes = new Counter({
       name: "pacific_registry_pushes_total",
       help: "Manifests pushed to the registry, per project (from the registry's notifications)",
@@ -48,7 +49,15 @@ export class RegistryMetrics {
     });
   }
 
+  /** A project's series, there from its first measurement (at zero pushes until a push). */
+  measured(project: string, bytes: number, repositories: number): void {
+    this.storage.set({ project }, bytes);
+    this.repositories.set({ project }, repositories);
+    this.pushes.inc({ project }, 0);
+  }
+
   forget(project: string): void {
+    this.pushes.remove({ project });
     this.storage.remove({ project });
     this.repositories.remove({ project });
   }
