@@ -188,13 +188,13 @@ afterAll(async () => {
 describe("Prometheus scraping the manager", () => {
   it("the chart's rules pass promtool and load healthy", async () => {
     const out = execFileSync("promtool", ["check", "rules", join(dir, "rules.yaml")], { encoding: "utf8" });
-    expect(out).toMatch(/SUCCESS: 4 rules found/);
+    expect(out).toMatch(/SUCCESS: 5 rules found/);
     await eventually("rules evaluated", async () => {
       const data = await api<{ groups: Array<{ rules: Array<{ name: string; health: string }> }> }>(
         "/api/v1/rules",
       );
       const rules = data.groups.flatMap((g) => g.rules);
-      return rules.length === 4 && rules.every((r) => r.health === "ok");
+      return rules.length === 5 && rules.every((r) => r.health === "ok");
     });
   });
 
@@ -206,6 +206,7 @@ describe("Prometheus scraping the manager", () => {
       "vspherepod",
       "supervisornamespace",
       "storageclassbinding",
+      "registry",
       "cns-provisioner",
       "cns-reclaimer",
       "virtualmachine",
