@@ -3,7 +3,7 @@
 // SupervisorNamespace, and a namespace user cannot write its Namespace, so only Pacific sets it. Pure.
 import type { SupervisorNamespace } from "../api/vsphere/supervisornamespace.ts";
 
-export const ALLOWED_REGISTRIES_ANNOTATION = "vsphere.pacific.dev/allowed-registries";
+export { ALLOWED_REGISTRIES_ANNOTATION } from "../api/contracts.ts";
 
 /**
  * The annotation's value: the namespace's own project (<registry>/<namespace>) and the admin's list,

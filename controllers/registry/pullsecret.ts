@@ -3,8 +3,14 @@
 // ServiceAccount, rotated when a third of its lifetime is left. Pure.
 import type { V1Secret, V1ServiceAccount } from "@kubernetes/client-node";
 
-export const PULL_SECRET_NAME = "pacific-registry-pull";
-export const PULL_SECRET_LABEL = "vsphere.pacific.dev/registry-pull-secret";
+import {
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  REGISTRY_PULL_SECRET_LABEL as PULL_SECRET_LABEL,
+  REGISTRY_PULL_SECRET_NAME as PULL_SECRET_NAME,
+} from "../api/contracts.ts";
+
+export { PULL_SECRET_LABEL, PULL_SECRET_NAME };
 export const EXPIRES_ANNOTATION = "vsphere.pacific.dev/credential-expires-at";
 export const REGISTRY_ANNOTATION = "vsphere.pacific.dev/registry";
 export const UID_ANNOTATION = "vsphere.pacific.dev/supervisor-namespace-uid";
@@ -26,7 +32,7 @@ export function pullSecret(
     metadata: {
       name: PULL_SECRET_NAME,
       namespace,
-      labels: { "app.kubernetes.io/managed-by": "pacific", [PULL_SECRET_LABEL]: "true" },
+      labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [PULL_SECRET_LABEL]: "true" },
       annotations: {
         [EXPIRES_ANNOTATION]: expiresAt.toISOString(),
         [REGISTRY_ANNOTATION]: registryHost,

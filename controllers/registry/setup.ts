@@ -7,6 +7,7 @@ import type { Manager } from "../runtime/manager.ts";
 import { Namespaces, Secrets } from "../runtime/resource.ts";
 import { RegistryApi } from "./api.ts";
 import type { RegistryConfig } from "./config.ts";
+import { RegistryMetrics } from "./metrics.ts";
 import {
   anyChange,
   byNamespaceName,
@@ -16,8 +17,7 @@ import {
   type RegistryParts,
   RegistryReconciler,
   ServiceAccounts,
-} from "./controller.ts";
-import { RegistryMetrics } from "./metrics.ts";
+} from "./reconciler.ts";
 import { TokenService, TokenSigner } from "./tokenservice.ts";
 
 export interface RegistryService {

@@ -18,30 +18,36 @@ import {
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
+import {
+  REGISTRY_RBAC_GROUP as RBAC_GROUP,
+  REGISTRY_RBAC_RESOURCE as RBAC_RESOURCE,
+} from "../api/contracts.ts";
 import type { SupervisorNamespace } from "../api/vsphere/supervisornamespace.ts";
-import { parseQuantity } from "../quantity.ts";
-import type { KubeClient } from "../runtime/client.ts";
+import type { KubeClient, KubeObject } from "../runtime/client.ts";
 import type { Informer } from "../runtime/informer.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { ResourceType } from "../runtime/resource.ts";
+import { parseQuantity } from "../shared/quantity.ts";
 import type { RegistryConfig } from "./config.ts";
 import { libtrustKeyId, newJti, signJwt, verifyJwt } from "./jwt.ts";
 import type { RegistryMetrics, TokenResult } from "./metrics.ts";
 import { type Access, decide, type ProjectRights, parseScopes, projectsOf, resultOf } from "./scope.ts";
-
-export const RBAC_GROUP = "vsphere.pacific.dev";
-/** The virtual resource the namespace roles grant pull/push on (never served; RBAC only). */
-export const RBAC_RESOURCE = "registryprojects";
 export const ROBOT_PREFIX = "robot$";
 
-const TokenReviews: ResourceType = {
+type TokenReview = KubeObject & {
+  spec?: { token: string };
+  status?: { authenticated?: boolean; user?: UserInfo };
+};
+type SubjectAccessReview = KubeObject & { spec?: unknown; status?: { allowed?: boolean } };
+
+const TokenReviews: ResourceType<TokenReview> = {
   group: "authentication.k8s.io",
   version: "v1",
   plural: "tokenreviews",
   kind: "TokenReview",
   namespaced: false,
 };
-const SubjectAccessReviews: ResourceType = {
+const SubjectAccessReviews: ResourceType<SubjectAccessReview> = {
   group: "authorization.k8s.io",
   version: "v1",
   plural: "subjectaccessreviews",
@@ -295,14 +301,11 @@ export class TokenService {
       });
       return project ? { kind: "robot", project, name: username } : undefined;
     }
-    const review = await this.client.create<{ status?: { authenticated?: boolean; user?: UserInfo } }>(
-      TokenReviews,
-      {
-        apiVersion: "authentication.k8s.io/v1",
-        kind: "TokenReview",
-        spec: { token: secret },
-      } as never,
-    );
+    const review = await this.client.create(TokenReviews, {
+      apiVersion: "authentication.k8s.io/v1",
+      kind: "TokenReview",
+      spec: { token: secret },
+    } as never);
     const user = review.status?.authenticated ? review.status.user : undefined;
     return user?.username ? { kind: "user", user } : undefined;
   }
@@ -338,7 +341,7 @@ export class TokenService {
   }
 
   private async allowed(user: UserInfo, namespace: string, verb: "pull" | "push"): Promise<boolean> {
-    const r = await this.client.create<{ status?: { allowed?: boolean } }>(SubjectAccessReviews, {
+    const r = await this.client.create(SubjectAccessReviews, {
       apiVersion: "authorization.k8s.io/v1",
       kind: "SubjectAccessReview",
       spec: {
@@ -348,7 +351,7 @@ export class TokenService {
         extra: user.extra,
         resourceAttributes: { namespace, verb, group: RBAC_GROUP, resource: RBAC_RESOURCE, name: namespace },
       },
-    } as never);
+    });
     return r.status?.allowed === true;
   }
 

@@ -4,6 +4,7 @@
 // across `helm upgrade` (lookup), so tokens and pull secrets survive upgrades. The release is put
 // back as the other suites expect it.
 import { X509Certificate } from "node:crypto";
+import type { V1Secret } from "@kubernetes/client-node";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { TokenSigner } from "../../controllers/registry/tokenservice.ts";
@@ -120,27 +121,11 @@ describe("the chart's Registry Service", () => {
         ...set,
       );
     upgrade();
-    const before = await client.get<{ data: Record<string, string> }>(
-      Secrets,
-      "pacific-registry-signing",
-      RELEASE_NAMESPACE,
-    );
-    const tlsBefore = await client.get<{ data: Record<string, string> }>(
-      Secrets,
-      "pacific-registry-tls",
-      RELEASE_NAMESPACE,
-    );
+    const before = await client.get<V1Secret>(Secrets, "pacific-registry-signing", RELEASE_NAMESPACE);
+    const tlsBefore = await client.get<V1Secret>(Secrets, "pacific-registry-tls", RELEASE_NAMESPACE);
     upgrade("--set", "registry.tokenTtl=10m");
-    const after = await client.get<{ data: Record<string, string> }>(
-      Secrets,
-      "pacific-registry-signing",
-      RELEASE_NAMESPACE,
-    );
-    const tlsAfter = await client.get<{ data: Record<string, string> }>(
-      Secrets,
-      "pacific-registry-tls",
-      RELEASE_NAMESPACE,
-    );
+    const after = await client.get<V1Secret>(Secrets, "pacific-registry-signing", RELEASE_NAMESPACE);
+    const tlsAfter = await client.get<V1Secret>(Secrets, "pacific-registry-tls", RELEASE_NAMESPACE);
     expect(after.data).toEqual(before.data);
     expect(tlsAfter.data).toEqual(tlsBefore.data);
   });
