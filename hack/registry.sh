@@ -160,6 +160,8 @@ gc() { # [project]
     # the repository directories (and lists them in _catalog) until they are removed from storage.
     rm -rf "$dir/storage/docker/registry/v2/repositories/$project"
   fi
+  # Nothing ever pushed: no repositories directory, and garbage-collect fails on its absence.
+  [ -d "$dir/storage/docker/registry/v2/repositories" ] || return 0
   "$(bin)" garbage-collect "$dir/config.yml" 2>&1 | tail -n 1 >&2
 }
 

@@ -238,7 +238,8 @@ export class RegistryReconciler implements Reconciler {
       }
     log.info({ project, repositories: repos.length, manifests: deleted }, "deleted the project's manifests");
     const gc = this.r!.config.gcCommand;
-    if (gc) await this.garbageCollect(gc, project, log);
+    // A project that never had a repository left nothing to collect.
+    if (gc && repos.length > 0) await this.garbageCollect(gc, project, log);
   }
 
   /** One garbage collection at a time (the registry's tool is not made to run concurrently). */
