@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import * as k8s from "@kubernetes/client-node";
 import { loadConfig, type PacificConfig } from "./config.ts";
+import { registryConfigFromEnv } from "./registry/config.ts";
 import { newLogger } from "./runtime/log.ts";
 import { Manager } from "./runtime/manager.ts";
 import { parseDuration } from "./settings.ts";
@@ -75,6 +76,7 @@ process.on("unhandledRejection", (e) => log.error({ err: String(e) }, "unhandled
 let config: PacificConfig;
 try {
   config = await loadConfig(mgr.client, flags.namespace, flags["settings-configmap"], log);
+  config.registry = registryConfigFromEnv(process.env);
 } catch (e) {
   // A bad setting is a configuration error: say which, and let the Deployment show CrashLoopBackOff.
   // (An API server that cannot answer yet was waited for in loadConfig.)

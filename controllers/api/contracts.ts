@@ -81,3 +81,16 @@ export const VMTemplateAnnotations = {
 export const NODE_POOL_LABEL = "run.tanzu.vmware.com/node-pool";
 export const TKR_LABEL = "run.tanzu.vmware.com/tkr";
 export const CLUSTER_SECRET_TYPE = "cluster.x-k8s.io/secret";
+
+// ---------- the Registry Service ----------
+/** On a SupervisorNamespace: held until its project in the registry is emptied and collected. */
+export const REGISTRY_FINALIZER = "vsphere.pacific.dev/registry-project";
+/** On the Namespace: the registries its pods may use, comma separated (absent: any). Only Pacific
+ *  writes it; the chart's ValidatingAdmissionPolicy pacific-allowed-registries reads it. */
+export const ALLOWED_REGISTRIES_ANNOTATION = "vsphere.pacific.dev/allowed-registries";
+/** The dockerconfigjson Secret on each Supervisor Namespace's default ServiceAccount (RBAC names it). */
+export const REGISTRY_PULL_SECRET_NAME = "pacific-registry-pull";
+export const REGISTRY_PULL_SECRET_LABEL = "vsphere.pacific.dev/registry-pull-secret";
+/** The virtual resource the namespace roles grant pull/push on (the chart's aggregated ClusterRoles). */
+export const REGISTRY_RBAC_GROUP = "vsphere.pacific.dev";
+export const REGISTRY_RBAC_RESOURCE = "registryprojects";

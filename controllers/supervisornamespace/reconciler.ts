@@ -349,7 +349,11 @@ export class SupervisorNamespaceReconciler implements Reconciler {
   private markRunning(obj: SupervisorNamespace, bindings: StorageClassBinding[], vm: VMClasses): void {
     const name = obj.metadata.name ?? "";
     const quota = this.c.quotas.get(name, LIMITS_QUOTA_NAME);
-    obj.status = { ...runningStatus(obj, bindings, quota, vm.classes), conditions: obj.status?.conditions };
+    obj.status = {
+      ...runningStatus(obj, bindings, quota, vm.classes),
+      registry: obj.status?.registry, // the registry controller's (controllers/registry)
+      conditions: obj.status?.conditions,
+    };
     markTrue(obj, "NamespaceReady", "Created", `namespace ${name} is configured`);
     const { ok, reason, message } = vm.verdict;
     if (ok) markTrue(obj, "VMClassesReady", reason, message);
