@@ -265,6 +265,11 @@ export class RegistryReconciler implements Reconciler {
 export const byNamespaceName = (o: KubeObject): Request[] =>
   o.metadata?.namespace ? [{ name: o.metadata.namespace }] : [];
 
-export const pullSecretInformer = { labelSelector: `${PULL_SECRET_LABEL}=true` };
+/** By name: RBAC lets the manager list and watch only Secrets of this name (resourceNames + a
+ *  metadata.name field selector), never every Secret in the cluster. */
+export const pullSecretInformer = {
+  fieldSelector: `metadata.name=${PULL_SECRET_NAME}`,
+  labelSelector: `${PULL_SECRET_LABEL}=true`,
+};
 export const defaultServiceAccountInformer = { fieldSelector: "metadata.name=default" };
 export { anyChange };
