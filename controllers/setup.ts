@@ -23,6 +23,7 @@ import { setupSupervisorNamespaceController } from "./supervisornamespace/contro
 import { setupTanzu } from "./tkc/setup.ts";
 import { setupVMService } from "./vmservice/setup.ts";
 import { setupVSpherePodController } from "./vspherepod/controller.ts";
+import { setupHostFailureController } from "./workloads/hostfailure.ts";
 
 export function setupControllers(mgr: Manager, config: PacificConfig = defaultConfig): Inventory {
   const { settings } = config;
@@ -35,6 +36,7 @@ export function setupControllers(mgr: Manager, config: PacificConfig = defaultCo
   setupESXiHostController(mgr, inv, heartbeat, settings);
   setupSpherelet(mgr, inv, settings);
   setupVSpherePodController(mgr, inv);
+  setupHostFailureController(mgr, inv);
   setupSupervisorNamespaceController(mgr, config.vmClasses, config.apis.vmOperator, namespacedKinds(config));
   setupStorageClassBindingController(mgr);
   setupCns(mgr, settings.datastoreCapacity);

@@ -16,6 +16,7 @@ import type { Logger } from "../runtime/log.ts";
 import type { Manager } from "../runtime/manager.ts";
 import { Nodes, Pods } from "../runtime/resource.ts";
 import { Annotations, delayWithJitter, durationOr, type SimulationSettings } from "../settings.ts";
+import { completionTime, runsToCompletion, succeededStatus } from "./completion.ts";
 import {
   admit,
   allocatePodIP,
@@ -107,14 +108,25 @@ export class SpherletReconciler implements Reconciler {
           delay === 0 ? runningStatus(pod, hostIP, ip, now) : pendingStatus(pod, hostIP, ip, now);
         work.push(() => this.writeStatus(pod, status));
         if (delay > 0) wakeAt = Math.min(wakeAt, now.getTime() + delay);
+        else if (runsToCompletion(pod)) wakeAt = Math.min(wakeAt, completionTime({ ...pod, status }, 0));
         continue;
       }
       if (pod.status?.phase === "Pending") {
         const startAt = time(pod.status.startTime) + this.startDelay(pod);
         if (startAt <= now.getTime()) {
           work.push(() => this.writeStatus(pod, runningStatus(pod, hostIP, pod.status!.podIP!, now)));
+          if (runsToCompletion(pod)) wakeAt = Math.min(wakeAt, completionTime(pod, this.startDelay(pod)));
         } else wakeAt = Math.min(wakeAt, startAt);
         continue;
+      }
+      if (runsToCompletion(pod) && pod.status?.phase === "Running") {
+        // A Job's pod: its containers exit 0 once they have run their time.
+        const doneAt = completionTime(pod, this.startDelay(pod));
+        if (doneAt <= now.getTime()) {
+          work.push(() => this.writeStatus(pod, succeededStatus(pod, now)));
+          continue;
+        }
+        wakeAt = Math.min(wakeAt, doneAt);
       }
       if (needsReadyAgain(pod))
         work.push(() => this.writeStatus(pod, runningStatus(pod, hostIP, pod.status!.podIP!, now)));
