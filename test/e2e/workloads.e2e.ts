@@ -25,7 +25,7 @@ import {
 } from "../../controllers/runtime/resource.ts";
 import { eventually, kubeConfig, root, uniqueName } from "./kube.ts";
 import { expectNoForbidden, startPacific } from "./pacific.ts";
-import { helm } from "./tools.ts";
+import { helmAsync } from "./tools.ts";
 
 const client = new KubeClient(kubeConfig());
 const suffix = uniqueName("w").slice(2);
@@ -173,11 +173,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  try {
-    helm("uninstall", "shop", "-n", ns, "--wait", "--timeout", "60s");
-  } catch {
-    // not installed
-  }
+  await helmAsync("uninstall", "shop", "-n", ns, "--wait", "--timeout", "60s").catch(() => "not installed");
   await client.delete(SupervisorNamespaceResource, ns).catch(() => undefined);
   await client.delete(StorageClassBindingResource, `${ns}-${gold}`).catch(() => undefined);
   await client.delete(Namespaces, plain).catch(() => undefined);
@@ -402,7 +398,7 @@ describe("workloads in a Supervisor Namespace run as vSphere Pods", () => {
     ];
     let refused = "";
     try {
-      helm(
+      await helmAsync(
         "install",
         "shop-viewer",
         FIXTURE,
@@ -418,7 +414,7 @@ describe("workloads in a Supervisor Namespace run as vSphere Pods", () => {
     expect(refused).toMatch(/forbidden/i);
     expect(refused).toContain(`sso:${viewer}@vsphere.local`);
 
-    helm(
+    await helmAsync(
       "install",
       "shop",
       FIXTURE,
@@ -445,7 +441,7 @@ describe("workloads in a Supervisor Namespace run as vSphere Pods", () => {
       (p) => p.metadata?.labels?.["app.kubernetes.io/instance"] === "shop",
     );
     for (const p of shopPods) expect(p.spec?.runtimeClassName).toBe("vsphere-pod");
-    expect(helm("list", "-n", ns, "-q")).not.toContain("shop-viewer");
+    expect(await helmAsync("list", "-n", ns, "-q")).not.toContain("shop-viewer");
   });
 
   it("maintenance mode empties a host; the Deployment's pods run on the others", async () => {
