@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { configFromData, VM_CLASSES_KEY } from "./config.ts";
 import { defaultSettings } from "./settings.ts";
-import { defaultCatalogue } from "./vmservice/catalogue.ts";
+import { defaultCatalogue } from "./shared/vmclasses.ts";
 
 describe("configuration from the settings ConfigMap", () => {
   it("is the built-in defaults when there is no ConfigMap", () => {

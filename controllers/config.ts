@@ -9,8 +9,8 @@ import { apiStatus, isNotFound, isTransient } from "./runtime/errors.ts";
 import type { Logger } from "./runtime/log.ts";
 import { ConfigMaps } from "./runtime/resource.ts";
 import { defaultSettings, loadSettings, type SimulationSettings } from "./settings.ts";
-import { defaultReleases, parseReleases } from "./tkc/releases.ts";
-import { defaultCatalogue, parseCatalogue } from "./vmservice/catalogue.ts";
+import { defaultCatalogue, parseCatalogue } from "./shared/vmclasses.ts";
+import { defaultReleases, parseReleases } from "./tanzu/tanzukubernetesrelease/releases.ts";
 
 export interface PacificConfig {
   settings: SimulationSettings;

@@ -3,7 +3,7 @@
 // environment (PACIFIC_*, for local runs). Per-object annotations override some of them.
 // Tests and benchmarks default to zero delay.
 
-import { parsePool } from "./network/ipam.ts";
+import { parsePool } from "./shared/ipam.ts";
 
 export interface SimulationSettings {
   /** Bound → Running for a pod on an ESXi host. */
@@ -51,15 +51,6 @@ export const settingKeys = {
   datastoreCapacity: "PACIFIC_DATASTORE_CAPACITY",
   vipPool: "PACIFIC_VIP_POOL",
   vmNetwork: "PACIFIC_VM_NETWORK",
-} as const;
-
-/** Annotations that override a setting on one object. */
-export const Annotations = {
-  podStartDelay: "vsphere.pacific.dev/pod-start-delay",
-  podStartJitter: "vsphere.pacific.dev/pod-start-jitter",
-  /** A Job's (restartPolicy Never/OnFailure) containers run this long, then the pod is Succeeded. */
-  podRunTime: "vsphere.pacific.dev/pod-run-time",
-  vmBootDelay: "vsphere.pacific.dev/vm-boot-delay",
 } as const;
 
 const durationPart = /([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)/g;

@@ -9,21 +9,29 @@ import { VirtualMachineResource } from "./api/vmoperator/virtualmachine.ts";
 import { VirtualMachineClassResource } from "./api/vmoperator/virtualmachineclass.ts";
 import { VirtualMachineServiceResource } from "./api/vmoperator/virtualmachineservice.ts";
 import { VSpherePodResource } from "./api/vsphere/vspherepod.ts";
+import { setupClusterController } from "./capi/cluster/setup.ts";
+import { setupKubeadmControlPlaneController } from "./capi/kubeadmcontrolplane/setup.ts";
+import { setupMachineController } from "./capi/machine/setup.ts";
+import { setupMachineDeploymentController } from "./capi/machinedeployment/setup.ts";
 import { defaultConfig, type PacificConfig } from "./config.ts";
-import { setupESXiHostController } from "./esxihost/controller.ts";
 import { Heartbeat } from "./esxihost/heartbeat.ts";
 import { registerHostMetrics } from "./esxihost/metrics.ts";
-import { Inventory } from "./placement/inventory.ts";
+import { setupESXiHostController } from "./esxihost/setup.ts";
+import { setupHostFailureController } from "./hostfailure/setup.ts";
 import type { Manager } from "./runtime/manager.ts";
 import type { ResourceType } from "./runtime/resource.ts";
-import { setupSpherelet } from "./spherelet/controller.ts";
-import { setupCns } from "./storage/cns.ts";
-import { setupStorageClassBindingController } from "./storage/storageclassbinding.ts";
-import { setupSupervisorNamespaceController } from "./supervisornamespace/controller.ts";
-import { setupTanzu } from "./tkc/setup.ts";
-import { setupVMService } from "./vmservice/setup.ts";
-import { setupVSpherePodController } from "./vspherepod/controller.ts";
-import { setupHostFailureController } from "./workloads/hostfailure.ts";
+import { Inventory } from "./shared/placement/inventory.ts";
+import { newVipPool } from "./shared/vips.ts";
+import { setupSpherelet } from "./spherelet/setup.ts";
+import { setupCns } from "./storage/cns/setup.ts";
+import { setupStorageClassBindingController } from "./storage/storageclassbinding/setup.ts";
+import { setupSupervisorNamespaceController } from "./supervisornamespace/setup.ts";
+import { setupTanzuKubernetesClusterController } from "./tanzu/tanzukubernetescluster/setup.ts";
+import { setupTanzuKubernetesReleaseController } from "./tanzu/tanzukubernetesrelease/setup.ts";
+import { setupLoadBalancerController } from "./vmservice/loadbalancer/setup.ts";
+import { setupVirtualMachineController } from "./vmservice/virtualmachine/setup.ts";
+import { setupVirtualMachineServiceController } from "./vmservice/virtualmachineservice/setup.ts";
+import { setupVSpherePodController } from "./vspherepod/setup.ts";
 
 export function setupControllers(mgr: Manager, config: PacificConfig = defaultConfig): Inventory {
   const { settings } = config;
@@ -32,7 +40,13 @@ export function setupControllers(mgr: Manager, config: PacificConfig = defaultCo
   mgr.addRunnable(heartbeat);
   registerHostMetrics(mgr.metrics, inv, heartbeat);
   // Before the host controller: it watches what the VM Service reserves on hosts.
-  if (config.apis.vmOperator) setupVMService(mgr, inv, settings);
+  if (config.apis.vmOperator) {
+    setupVirtualMachineController(mgr, inv, settings);
+    // One VIP pool for both kinds the load balancer serves.
+    const vips = newVipPool(mgr, settings.vipPool);
+    setupVirtualMachineServiceController(mgr, vips);
+    setupLoadBalancerController(mgr, vips);
+  }
   setupESXiHostController(mgr, inv, heartbeat, settings);
   setupSpherelet(mgr, inv, settings);
   setupVSpherePodController(mgr, inv);
@@ -41,7 +55,14 @@ export function setupControllers(mgr: Manager, config: PacificConfig = defaultCo
   setupStorageClassBindingController(mgr);
   setupCns(mgr, settings.datastoreCapacity);
   // TKCs need the VM Service (their machines are VMs), Cluster API and the TKC APIs.
-  if (config.apis.vmOperator && config.apis.clusterAPI && config.apis.tkc) setupTanzu(mgr, config.releases);
+  if (config.apis.vmOperator && config.apis.clusterAPI && config.apis.tkc) {
+    setupClusterController(mgr);
+    setupKubeadmControlPlaneController(mgr);
+    setupMachineDeploymentController(mgr);
+    setupMachineController(mgr);
+    setupTanzuKubernetesClusterController(mgr);
+    setupTanzuKubernetesReleaseController(mgr, config.releases);
+  }
   return inv;
 }
 

@@ -4,7 +4,8 @@
 # into $PACIFIC_CACHE/<tool>-<version>/ (default ~/.cache/pacific), outside the repository.
 # A tool whose directory already holds binaries reporting the pinned version is not rebuilt.
 # Usage: hack/build-tools.sh [kubernetes] [etcd] [helm] [kwok]   (default: all but kwok)
-# Prints nothing but progress on stderr; `hack/build-tools.sh --print-dirs` prints the bin dirs.
+# Prints nothing but progress on stderr; `hack/build-tools.sh --print-dir TOOL` prints that tool's bin dir
+# (TOOL: kubernetes, etcd, helm or kwok) and builds nothing.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/versions.env"
@@ -21,7 +22,10 @@ dir_of() {
   esac
 }
 
-if [ "${1:-}" = "--print-dir" ]; then dir_of "$2"; exit 0; fi
+if [ "${1:-}" = "--print-dir" ]; then
+  [ $# = 2 ] || { echo "usage: hack/build-tools.sh --print-dir kubernetes|etcd|helm|kwok" >&2; exit 2; }
+  dir_of "$2"; exit 0
+fi
 
 command -v go >/dev/null || { echo "error: Go is not installed; Pacific builds Kubernetes from the Go module proxy and needs Go >= 1.26 (Debian: apt-get install golang, or the toolchain from go.dev)." >&2; exit 1; }
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { configFromData } from "../controllers/config.ts";
 import { settingKeys } from "../controllers/settings.ts";
-import { defaultCatalogue } from "../controllers/vmservice/catalogue.ts";
+import { defaultCatalogue } from "../controllers/shared/vmclasses.ts";
 
 const values = parse(
   readFileSync(join(import.meta.dirname, "..", "charts", "pacific", "values.yaml"), "utf8"),

@@ -52,16 +52,5 @@ if [ $local_cluster = 1 ] && [ $# = 0 ] && [ "${PACIFIC_SKIP_CHAOS:-}" != 1 ]; t
 fi
 
 # One closing line for CI, counted from vitest's JSON report; a report that is missing is a failure.
-node -e '
-  const fs = require("fs");
-  let r;
-  const [passedChecks, failedChecks] = [Number(process.argv[2]), Number(process.argv[3])];
-  try { r = JSON.parse(fs.readFileSync(process.argv[1], "utf8")); }
-  catch { console.log(`${passedChecks} passed, ${failedChecks + 1} failed`); process.exit(0); }
-  // A file that fails to load has no failed test in it, but is a failure all the same.
-  const brokenFiles = r.testResults.filter((f) => f.status === "failed" && !f.assertionResults.some((a) => a.status === "failed")).length;
-  const passed = r.numPassedTests + passedChecks;
-  const failed = r.numFailedTests + brokenFiles + failedChecks;
-  console.log(`${passed} passed, ${failed} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
-' "$results/vitest.json" "$checks_passed" "$checks_failed"
+node hack/test-summary.mjs "$results/vitest.json" "$checks_passed" "$checks_failed"
 exit $status

@@ -1,18 +1,17 @@
 // The Spherelet's heartbeat: every host with heartbeats on renews its node Lease each interval
 // (10 s; duration 40 s), each at its own phase so 1,000 hosts make a steady 100 writes/s rather
 // than bursts. A missing Lease is created (owned by its Node, as the kubelet does). Leader-only.
-import type { V1Lease, V1Node } from "@kubernetes/client-node";
+import type { V1Node } from "@kubernetes/client-node";
 import PQueue from "p-queue";
-import type { Inventory } from "../placement/inventory.ts";
-import type { KubeClient } from "../runtime/client.ts";
+import type { Client } from "../runtime/client.ts";
 import { microTime } from "../runtime/conditions.ts";
 import { isAlreadyExists, isNotFound } from "../runtime/errors.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { Runnable } from "../runtime/manager.ts";
 import { Leases } from "../runtime/resource.ts";
 import { type SimulationSettings, stableFraction } from "../settings.ts";
+import { heartbeatsOn, type Inventory } from "../shared/placement/inventory.ts";
 import { desiredLease, LEASE_NAMESPACE } from "./node.ts";
-import { heartbeatsOn } from "./status.ts";
 
 export class Heartbeat implements Runnable {
   /** When each host's Lease was last renewed by this process. */
@@ -25,7 +24,7 @@ export class Heartbeat implements Runnable {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly client: KubeClient,
+    private readonly client: Client,
     private readonly inv: Inventory,
     private readonly settings: SimulationSettings,
     private readonly log: Logger,
@@ -51,7 +50,7 @@ export class Heartbeat implements Runnable {
     const interval = this.settings.heartbeatIntervalMs;
     const live = new Set<string>();
     for (const host of this.inv.hosts.store.list()) {
-      const name = host.metadata.name!;
+      const name = host.metadata.name ?? "";
       if (!heartbeatsOn(host) || host.metadata.deletionTimestamp) continue;
       const node = this.inv.nodes.store.get(name);
       if (!node?.metadata?.uid) continue;
@@ -77,7 +76,7 @@ export class Heartbeat implements Runnable {
   }
 
   private async renew(node: V1Node): Promise<void> {
-    const name = node.metadata!.name!;
+    const name = node.metadata?.name ?? "";
     const now = new Date();
     const log = { kind: "Lease", namespace: LEASE_NAMESPACE, name };
     try {
@@ -91,7 +90,7 @@ export class Heartbeat implements Runnable {
           if (!isAlreadyExists(e)) throw e;
         }
       }
-      await this.client.patch<V1Lease>(Leases, name, LEASE_NAMESPACE, {
+      await this.client.patch(Leases, name, LEASE_NAMESPACE, {
         spec: {
           holderIdentity: name,
           leaseDurationSeconds: this.settings.leaseDurationSeconds,

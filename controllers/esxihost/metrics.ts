@@ -3,10 +3,9 @@
 //   _allocated_memory_bytes, _pods, _vms, _in_maintenance, _connection_state{state},
 //   _heartbeat_age_seconds — all labelled host, cluster, zone.
 import { Gauge } from "prom-client";
-import type { Inventory } from "../placement/inventory.ts";
-import { hostCapacity } from "../placement/inventory.ts";
-import { addResources } from "../quantity.ts";
 import type { Metrics } from "../runtime/metrics.ts";
+import { hostCapacity, type Inventory } from "../shared/placement/inventory.ts";
+import { addResources } from "../shared/quantity.ts";
 import type { Heartbeat } from "./heartbeat.ts";
 import { connectionState } from "./status.ts";
 
@@ -42,7 +41,7 @@ export function registerHostMetrics(metrics: Metrics, inv: Inventory, heartbeat:
     for (const gauge of [capCpu, capMem, allocCpu, allocMem, pods, vms, maint, state, age]) gauge.reset();
     const now = Date.now();
     for (const h of inv.hosts.store.list()) {
-      const name = h.metadata.name!;
+      const name = h.metadata.name ?? "";
       const l = { host: name, cluster: h.spec.clusterName, zone: h.spec.zone };
       const cap = hostCapacity(h);
       const reserved = inv.reservedOn(name);

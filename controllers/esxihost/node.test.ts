@@ -1,13 +1,13 @@
 import type { V1Node } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import type { ESXiHost } from "../api/vsphere/esxihost.ts";
+import { uuidFrom } from "../shared/ids.ts";
 import {
   defaultManagementIP,
   defaultPodCIDR,
   desiredNode,
   lowestFreeIndex,
   nodeStatusStale,
-  uuidFrom,
 } from "./node.ts";
 import { connectionState, hostStatus } from "./status.ts";
 

@@ -1,25 +1,15 @@
 // The Node (virtual-kubelet style) and Lease an ESXi host should have. Pure functions.
-import type { V1Lease, V1Node, V1NodeCondition, V1Taint } from "@kubernetes/client-node";
-import type { ESXiHost } from "../api/vsphere/esxihost.ts";
-import { ESXI_HOST_LABEL, hostCapacity } from "../placement/inventory.ts";
-import { formatBytes, formatCpu, type Resources } from "../quantity.ts";
+import type { V1Lease, V1Node, V1NodeCondition } from "@kubernetes/client-node";
+import { ESXI_HOST_LABEL, HOST_INDEX_ANNOTATION, VSPHERE_CLUSTER_LABEL } from "../api/contracts.ts";
+import { type ESXiHost, ESXiHostResource } from "../api/vsphere/esxihost.ts";
 import { microTime, rfc3339 } from "../runtime/conditions.ts";
 import { controllerRef } from "../runtime/owner.ts";
-import { stableHash } from "../settings.ts";
+import { deepEqual } from "../runtime/patch.ts";
+import { apiVersionOf } from "../runtime/resource.ts";
+import { uuidFrom } from "../shared/ids.ts";
+import { hostCapacity, PROVIDER_TAINT } from "../shared/placement/inventory.ts";
+import { formatBytes, formatCpu, type Resources } from "../shared/quantity.ts";
 
-export const PROVIDER_TAINT: V1Taint = {
-  key: "virtual-kubelet.io/provider",
-  value: "vsphere",
-  effect: "NoSchedule",
-};
-/** The toleration a pod needs to run on an ESXi node. */
-export const PROVIDER_TOLERATION = {
-  key: PROVIDER_TAINT.key,
-  operator: "Equal",
-  value: "vsphere",
-  effect: "NoSchedule",
-};
-export const HOST_INDEX_ANNOTATION = "vsphere.pacific.dev/host-index";
 export const LEASE_NAMESPACE = "kube-node-lease";
 export const SPHERELET_VERSION = "v1.37.2-spherelet";
 export const ESXI_VERSION = "8.0.3";
@@ -84,12 +74,17 @@ export function desiredNode(
   current: V1Node | undefined,
   now: Date,
 ): DesiredNode {
-  const name = host.metadata.name!;
-  const nowString = rfc3339(now);
+  return {
+    node: nodeObject(host, index, current),
+    status: nodeStatus(host, index, allocatable, current, now),
+  };
+}
+
+/** metadata and spec. */
+function nodeObject(host: ESXiHost, index: number, current: V1Node | undefined): V1Node {
+  const name = host.metadata.name ?? "";
   const foreignTaints = (current?.spec?.taints ?? []).filter((t) => t.key !== PROVIDER_TAINT.key);
-  const cap = hostCapacity(host);
-  const capacity = { cpu: formatCpu(cap.cpuMilli), memory: formatBytes(cap.memory), pods: String(cap.pods) };
-  const node: V1Node = {
+  return {
     apiVersion: "v1",
     kind: "Node",
     metadata: {
@@ -106,15 +101,15 @@ export function desiredNode(
         "beta.kubernetes.io/arch": "amd64",
         "node.kubernetes.io/instance-type": "esxi",
         "topology.kubernetes.io/zone": host.spec.zone,
-        "vsphere.pacific.dev/cluster": host.spec.clusterName,
+        [VSPHERE_CLUSTER_LABEL]: host.spec.clusterName,
         [ESXI_HOST_LABEL]: name,
       },
       // node.alpha.kubernetes.io/ttl is the TTL controller's (it changes with cluster size): not ours to set.
       annotations: { [HOST_INDEX_ANNOTATION]: String(index) },
       ownerReferences: [
         controllerRef({
-          apiVersion: "vsphere.pacific.dev/v1alpha1",
-          kind: "ESXiHost",
+          apiVersion: apiVersionOf(ESXiHostResource),
+          kind: ESXiHostResource.kind,
           metadata: host.metadata,
         }),
       ],
@@ -127,14 +122,25 @@ export function desiredNode(
       unschedulable: host.spec.maintenanceMode || undefined,
     },
   };
-  const ip = host.spec.managementIP ?? defaultManagementIP(index);
+}
+
+/** What the Spherelet posts to /status, as a kubelet does. */
+function nodeStatus(
+  host: ESXiHost,
+  index: number,
+  allocatable: Resources,
+  current: V1Node | undefined,
+  now: Date,
+): DesiredNode["status"] {
+  const name = host.metadata.name ?? "";
+  const cap = hostCapacity(host);
   const uuid = uuidFrom(name);
-  const conditions = readyConditions(nowString).map((c) => {
+  const conditions = readyConditions(rfc3339(now)).map((c) => {
     const old = current?.status?.conditions?.find((o) => o.type === c.type);
     return old && old.status === c.status ? { ...c, lastTransitionTime: old.lastTransitionTime } : c;
   });
-  const status: NonNullable<V1Node["status"]> = {
-    capacity,
+  return {
+    capacity: { cpu: formatCpu(cap.cpuMilli), memory: formatBytes(cap.memory), pods: String(cap.pods) },
     allocatable: {
       cpu: formatCpu(Math.max(0, allocatable.cpuMilli)),
       memory: formatBytes(Math.max(0, allocatable.memory)),
@@ -142,7 +148,7 @@ export function desiredNode(
     },
     conditions,
     addresses: [
-      { type: "InternalIP", address: ip },
+      { type: "InternalIP", address: host.spec.managementIP ?? defaultManagementIP(index) },
       { type: "Hostname", address: name },
     ],
     daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
@@ -159,7 +165,6 @@ export function desiredNode(
       architecture: "amd64",
     },
   };
-  return { node, status };
 }
 
 /**
@@ -178,9 +183,9 @@ export function nodeStatusStale(
     (cs ?? [])
       .map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message }))
       .sort((a, b) => a.type.localeCompare(b.type));
-  if (JSON.stringify(strip(cur.conditions)) !== JSON.stringify(strip(desired.conditions))) return true;
+  if (!deepEqual(strip(cur.conditions), strip(desired.conditions))) return true;
   for (const k of ["capacity", "allocatable", "addresses", "nodeInfo", "daemonEndpoints"] as const) {
-    if (JSON.stringify(cur[k]) !== JSON.stringify(desired[k])) return true;
+    if (!deepEqual(cur[k], desired[k])) return true;
   }
   const ready = cur.conditions?.find((c) => c.type === "Ready");
   const last = ready?.lastHeartbeatTime
@@ -191,21 +196,15 @@ export function nodeStatusStale(
 
 /** The node Lease the Spherelet renews (owned by the Node, as the kubelet does). */
 export function desiredLease(node: V1Node, leaseDurationSeconds: number, now: Date): V1Lease {
-  const name = node.metadata!.name!;
+  const name = node.metadata?.name ?? "";
   return {
     apiVersion: "coordination.k8s.io/v1",
     kind: "Lease",
     metadata: {
       name,
       namespace: LEASE_NAMESPACE,
-      ownerReferences: [{ apiVersion: "v1", kind: "Node", name, uid: node.metadata!.uid! }],
+      ownerReferences: [{ apiVersion: "v1", kind: "Node", name, uid: node.metadata?.uid ?? "" }],
     },
     spec: { holderIdentity: name, leaseDurationSeconds, renewTime: microTime(now) as unknown as Date },
   };
-}
-
-/** A stable UUID-shaped id from a name. */
-export function uuidFrom(s: string): string {
-  const h = [0, 1, 2, 3].map((i) => stableHash(`${i}:${s}`).toString(16).padStart(8, "0")).join("");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }

@@ -32,6 +32,9 @@ export interface KubeObject {
   metadata?: V1ObjectMeta;
 }
 
+/** What `create` takes: any object body; the API server fills in its defaults. */
+export type NewObject = KubeObject & { [field: string]: unknown };
+
 export interface ObjectList<T> {
   metadata: { resourceVersion?: string; continue?: string };
   items: T[];
@@ -74,6 +77,38 @@ interface RequestOptions {
   timeoutMs?: number;
 }
 
+export interface PatchOptions {
+  type?: PatchType;
+  subresource?: string;
+  force?: boolean;
+}
+
+export interface DeleteOptions {
+  propagationPolicy?: "Foreground" | "Background" | "Orphan";
+  gracePeriodSeconds?: number;
+  /** Precondition: delete only the object with this uid. */
+  uid?: string;
+}
+
+/**
+ * What reconcilers need of the API server: the typed verbs. KubeClient is the real one; unit tests
+ * of reconcilers use the in-memory FakeClient (runtime/testing/fakeclient.ts).
+ */
+export interface Client {
+  get<T extends KubeObject>(rt: ResourceType<T>, name: string, namespace?: string): Promise<T>;
+  list<T extends KubeObject>(rt: ResourceType<T>, o?: ListOptions): Promise<ObjectList<T>>;
+  create<T extends KubeObject>(rt: ResourceType<T>, obj: T | NewObject, namespace?: string): Promise<T>;
+  replace<T extends KubeObject>(rt: ResourceType<T>, obj: T, subresource?: string): Promise<T>;
+  patch<T extends KubeObject>(
+    rt: ResourceType<T>,
+    name: string,
+    namespace: string | undefined,
+    body: Json | object,
+    o?: PatchOptions,
+  ): Promise<T>;
+  delete(rt: ResourceType, name: string, namespace?: string, o?: DeleteOptions): Promise<unknown>;
+}
+
 /** Async token bucket for the client-side QPS limit. */
 class Throttle {
   private tokens: number;
@@ -102,7 +137,7 @@ class Throttle {
   }
 }
 
-export class KubeClient {
+export class KubeClient implements Client {
   readonly server: URL;
   private readonly agent: http.Agent;
   private readonly watchAgent: http.Agent;
@@ -131,12 +166,12 @@ export class KubeClient {
   }
 
   // ---------- typed verbs ----------
-  get<T>(rt: ResourceType, name: string, namespace?: string): Promise<T> {
+  get<T extends KubeObject>(rt: ResourceType<T>, name: string, namespace?: string): Promise<T> {
     return this.request<T>("GET", objectPath(rt, name, namespace));
   }
 
   /** One page of a list. */
-  listPage<T>(rt: ResourceType, o: ListOptions = {}): Promise<ObjectList<T>> {
+  listPage<T extends KubeObject>(rt: ResourceType<T>, o: ListOptions = {}): Promise<ObjectList<T>> {
     return this.request<ObjectList<T>>("GET", collectionPath(rt, o.namespace), {
       query: {
         labelSelector: o.labelSelector,
@@ -150,7 +185,7 @@ export class KubeClient {
   }
 
   /** Every item, following `continue` tokens. */
-  async list<T>(rt: ResourceType, o: ListOptions = {}): Promise<ObjectList<T>> {
+  async list<T extends KubeObject>(rt: ResourceType<T>, o: ListOptions = {}): Promise<ObjectList<T>> {
     const items: T[] = [];
     let page = await this.listPage<T>(rt, { limit: 500, ...o });
     items.push(...page.items);
@@ -161,7 +196,12 @@ export class KubeClient {
     return { metadata: { resourceVersion: page.metadata.resourceVersion }, items };
   }
 
-  create<T>(rt: ResourceType, obj: T & KubeObject, namespace = obj.metadata?.namespace): Promise<T> {
+  /** `obj` may leave out what the API server defaults: it is typed loosely, the answer by `rt`. */
+  create<T extends KubeObject>(
+    rt: ResourceType<T>,
+    obj: T | NewObject,
+    namespace = obj.metadata?.namespace,
+  ): Promise<T> {
     return this.request<T>("POST", collectionPath(rt, namespace), {
       body: obj,
       query: { fieldManager: FIELD_MANAGER },
@@ -169,7 +209,7 @@ export class KubeClient {
   }
 
   /** PUT: optimistic concurrency through metadata.resourceVersion. */
-  replace<T>(rt: ResourceType, obj: T & KubeObject, subresource?: string): Promise<T> {
+  replace<T extends KubeObject>(rt: ResourceType<T>, obj: T, subresource?: string): Promise<T> {
     const m = obj.metadata ?? {};
     return this.request<T>("PUT", objectPath(rt, m.name ?? "", m.namespace, subresource), {
       body: obj,
@@ -177,12 +217,12 @@ export class KubeClient {
     });
   }
 
-  patch<T>(
-    rt: ResourceType,
+  patch<T extends KubeObject>(
+    rt: ResourceType<T>,
     name: string,
     namespace: string | undefined,
     body: Json | object,
-    o: { type?: PatchType; subresource?: string; force?: boolean } = {},
+    o: PatchOptions = {},
   ): Promise<T> {
     const type = o.type ?? "merge";
     return this.request<T>("PATCH", objectPath(rt, name, namespace, o.subresource), {
@@ -192,16 +232,7 @@ export class KubeClient {
     });
   }
 
-  delete(
-    rt: ResourceType,
-    name: string,
-    namespace?: string,
-    o: {
-      propagationPolicy?: "Foreground" | "Background" | "Orphan";
-      gracePeriodSeconds?: number;
-      uid?: string;
-    } = {},
-  ): Promise<unknown> {
+  delete(rt: ResourceType, name: string, namespace?: string, o: DeleteOptions = {}): Promise<unknown> {
     return this.request("DELETE", objectPath(rt, name, namespace), {
       body: {
         apiVersion: "v1",

@@ -110,3 +110,82 @@ export function rfc3339(d: Date): string {
 export function microTime(d: Date): string {
   return `${d.toISOString().slice(0, 23)}000Z`;
 }
+
+// ---------- Cluster API style helpers on an object (a working copy the reconciler may change) ----------
+
+/** A condition as a status holds it: metav1's, or Cluster API's (whose reason and message are optional). */
+export interface StoredCondition {
+  type: string;
+  status: ConditionStatus;
+  observedGeneration?: number;
+  lastTransitionTime: string;
+  reason?: string;
+  message?: string;
+}
+
+/** Any object with metav1 (or Cluster API style) conditions in its status. */
+export interface WithConditions {
+  metadata?: { generation?: number };
+  status?: { conditions?: StoredCondition[] };
+}
+
+function mark<T extends WithConditions>(
+  obj: T,
+  type: string,
+  status: ConditionStatus,
+  reason: string,
+  message: string,
+  now: Date,
+): T {
+  obj.status ??= {} as NonNullable<T["status"]>;
+  const s = obj.status;
+  s.conditions = setCondition(
+    s.conditions as Condition[] | undefined,
+    { type, status, reason, message, observedGeneration: obj.metadata?.generation },
+    now,
+  );
+  return obj;
+}
+
+/** Sets `type` True on `obj` (stamped with its generation). */
+export function markTrue<T extends WithConditions>(
+  obj: T,
+  type: string,
+  reason: string = type,
+  message = "",
+  now = new Date(),
+): T {
+  return mark(obj, type, "True", reason, message, now);
+}
+
+/** Sets `type` False with a CamelCase reason and a message a person understands. */
+export function markFalse<T extends WithConditions>(
+  obj: T,
+  type: string,
+  reason: string,
+  message: string,
+  now = new Date(),
+): T {
+  return mark(obj, type, "False", reason, message, now);
+}
+
+/** Sets `type` Unknown: not known yet (set conditions on the first visit, even before they are known). */
+export function markUnknown<T extends WithConditions>(
+  obj: T,
+  type: string,
+  reason: string,
+  message: string,
+  now = new Date(),
+): T {
+  return mark(obj, type, "Unknown", reason, message, now);
+}
+
+/** Sets `Ready` on `obj` as the summary of `types` (summarizeReady). */
+export function markReadySummary<T extends WithConditions>(obj: T, types: string[], now = new Date()): T {
+  const r = summarizeReady(obj.status?.conditions as Condition[] | undefined, types);
+  return mark(obj, "Ready", r.status, r.reason, r.message, now);
+}
+
+export function conditionOf(obj: WithConditions | undefined, type: string): Condition | undefined {
+  return findCondition(obj?.status?.conditions as Condition[] | undefined, type);
+}

@@ -86,3 +86,15 @@ export const isTransient = (e: unknown): boolean => {
   return code === 0 || code === 429 || code >= 500 || code === 401 || code === 403;
 };
 export const isInvalid = (e: unknown): boolean => apiStatus(e).code === 422;
+
+/** For `.catch(ignoreNotFound)`: a NotFound is no failure (the object is gone already); anything else is. */
+export function ignoreNotFound(e: unknown): undefined {
+  if (isNotFound(e)) return undefined;
+  throw e;
+}
+
+/** For `.catch(ignoreAlreadyExists)`: somebody (or an earlier run of ours) made it first. */
+export function ignoreAlreadyExists(e: unknown): undefined {
+  if (isAlreadyExists(e)) return undefined;
+  throw e;
+}

@@ -1,5 +1,5 @@
 // An informer: list, then watch from the list's resourceVersion, keeping a Store current and telling
-// handlers what changed. It defends against the traps of client-node's informer (RUNTIME.md):
+// handlers what changed. It defends against the traps of client-node's informer (docs/runtime.md):
 // - every error restarts it with jittered backoff (client-node's stops for good after most errors);
 // - 410 Gone / "too old resource version" relists and diffs against the cache, emitting deletes for
 //   objects that vanished while the watch was away;
@@ -55,7 +55,7 @@ export class Informer<T extends KubeObject> {
   readonly stats = { lists: 0, watches: 0, watchdogRestarts: 0, relistsAfterGone: 0 };
 
   constructor(
-    readonly resource: ResourceType,
+    readonly resource: ResourceType<T>,
     private readonly client: KubeClient,
     private readonly log: Logger,
     readonly options: InformerOptions = {},

@@ -89,7 +89,7 @@ export class Manager implements ControllerHost {
   }
 
   /** The shared informer for a resource and selector set (one list+watch however many use it). */
-  informer<T extends KubeObject>(resource: ResourceType, o: InformerOptions = {}): Informer<T> {
+  informer<T extends KubeObject>(resource: ResourceType<T>, o: InformerOptions = {}): Informer<T> {
     const key = [
       resource.group,
       resource.version,

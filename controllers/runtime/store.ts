@@ -1,6 +1,6 @@
 // The informer's cache: objects by key, with indexes (client-go's cache.Indexer).
 import type { KubeObject } from "./client.ts";
-import { keyOf } from "./resource.ts";
+import { keyFor, keyOf } from "./resource.ts";
 
 export type IndexFunc<T> = (obj: T) => string[];
 
@@ -13,8 +13,10 @@ export class Store<T extends KubeObject> {
     return this.items.size;
   }
 
-  get(key: string): T | undefined {
-    return this.items.get(key);
+  /** `get(namespace, name)`, or `get(name)` of a cluster-scoped object (or by cache key). */
+  get(namespaceOrKey: string | undefined, name?: string): T | undefined {
+    if (name === undefined) return namespaceOrKey === undefined ? undefined : this.items.get(namespaceOrKey);
+    return this.items.get(keyFor(namespaceOrKey, name));
   }
 
   list(): T[] {

@@ -3,7 +3,8 @@
 // vsphere.pacific.dev/pod-run-time, default 0: done as soon as it started), and the pod ends
 // Succeeded, so kube-controller-manager's Job controller completes the Job. Pure functions.
 import type { V1Pod, V1PodStatus } from "@kubernetes/client-node";
-import { Annotations, durationOr } from "../settings.ts";
+import { SimulationAnnotations } from "../api/contracts.ts";
+import { durationOr } from "../settings.ts";
 import { terminatedStatus } from "./pod.ts";
 
 /** A pod whose containers are not restarted once they exit 0: it ends Succeeded. */
@@ -14,7 +15,7 @@ export function runsToCompletion(pod: V1Pod): boolean {
 
 /** How long the containers run once started (a malformed annotation counts as 0). */
 export function runTimeMs(pod: V1Pod): number {
-  return durationOr(pod.metadata?.annotations?.[Annotations.podRunTime], 0);
+  return durationOr(pod.metadata?.annotations?.[SimulationAnnotations.podRunTime], 0);
 }
 
 /** When a run-to-completion pod's containers exit: start time + start delay + run time (ms since epoch). */

@@ -1,7 +1,7 @@
 // What the Spherelet does with the pods bound to its host, as a kubelet would. Pure functions.
 import type { V1ContainerStatus, V1Pod, V1PodCondition, V1PodStatus } from "@kubernetes/client-node";
-import { podRequests, type Resources } from "../quantity.ts";
 import { rfc3339 } from "../runtime/conditions.ts";
+import { podRequests, type Resources } from "../shared/quantity.ts";
 
 /** The Spherelet has taken the pod on (kubelet admission passed, or it already ran or ended). */
 export function isAdmitted(p: V1Pod): boolean {
@@ -43,7 +43,7 @@ export function admit(allocatable: Resources, used: Resources, pod: V1Pod): Admi
 export function allocatePodIP(cidr: string, used: Set<string>): string | undefined {
   const [base, bitsText] = cidr.split("/");
   const bits = Number(bitsText);
-  const start = base!.split(".").reduce((acc, o) => acc * 256 + Number(o), 0);
+  const start = (base ?? "").split(".").reduce((acc, o) => acc * 256 + Number(o), 0);
   const size = 2 ** (32 - bits);
   for (let i = 2; i < size - 1; i++) {
     const n = start + i;

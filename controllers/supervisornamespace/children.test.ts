@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { SupervisorNamespace } from "../api/vsphere/supervisornamespace.ts";
+import { sameQuantities } from "../shared/quantity.ts";
 import {
   desiredLimitRange,
   desiredNamespace,
@@ -8,7 +9,6 @@ import {
   desiredRoleBindings,
   principal,
 } from "./children.ts";
-import { sameQuantities } from "./controller.ts";
 
 const svns = (spec: Partial<SupervisorNamespace["spec"]>): SupervisorNamespace => ({
   metadata: { name: "dev", uid: "u" },

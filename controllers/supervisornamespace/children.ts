@@ -7,30 +7,36 @@ import type {
   V1ResourceQuota,
   V1RoleBinding,
 } from "@kubernetes/client-node";
+import {
+  DEFAULTS_LIMIT_RANGE_NAME,
+  ISOLATION_NETWORK_POLICY_NAME,
+  LIMITS_QUOTA_NAME,
+  managedByLabels,
+  OWNER_CLUSTER_ROLE,
+  ROLE_LABEL,
+  STORAGE_CLASSES_ANNOTATION,
+  SUBJECT_ANNOTATION,
+  SUPERVISOR_NAMESPACE_LABEL,
+  SYSTEM_NAMESPACE,
+  WORKLOADS_FINALIZER,
+} from "../api/contracts.ts";
 import type { VirtualMachineClass, VirtualMachineClassSpec } from "../api/vmoperator/virtualmachineclass.ts";
-import type { SupervisorNamespace } from "../api/vsphere/supervisornamespace.ts";
+import {
+  type SupervisorNamespace,
+  SupervisorNamespaceApiVersion,
+} from "../api/vsphere/supervisornamespace.ts";
 import { controllerRef } from "../runtime/owner.ts";
 import { stableHash } from "../settings.ts";
 
-export const SVNS_LABEL = "vsphere.pacific.dev/supervisor-namespace";
-/** On the Namespace: the storage classes bound to it, comma-separated (read by the admission policy). */
-export const STORAGE_CLASSES_ANNOTATION = "vsphere.pacific.dev/storage-classes";
-export const QUOTA_NAME = "pacific-limits";
-export const LIMIT_RANGE_NAME = "pacific-defaults";
-export const NETWORK_POLICY_NAME = "pacific-isolation";
-export const SYSTEM_NAMESPACE = "pacific-system";
-/** ClusterRole (shipped with Pacific) letting an Owner manage the namespace's RoleBindings. */
-export const OWNER_CLUSTER_ROLE = "pacific-namespace-owner";
-
 const ref = (svns: SupervisorNamespace) =>
   controllerRef({
-    apiVersion: "vsphere.pacific.dev/v1alpha1",
+    apiVersion: SupervisorNamespaceApiVersion,
     kind: "SupervisorNamespace",
     metadata: svns.metadata,
   });
 
 function labels(svns: SupervisorNamespace): Record<string, string> {
-  return { [SVNS_LABEL]: svns.metadata.name!, "app.kubernetes.io/managed-by": "pacific" };
+  return { [SUPERVISOR_NAMESPACE_LABEL]: svns.metadata.name ?? "", ...managedByLabels };
 }
 
 export function desiredNamespace(svns: SupervisorNamespace, boundClasses: string[]): V1Namespace {
@@ -49,6 +55,8 @@ export function desiredNamespace(svns: SupervisorNamespace, boundClasses: string
       },
       annotations: { [STORAGE_CLASSES_ANNOTATION]: [...boundClasses].sort().join(",") },
       ownerReferences: [ref(svns)],
+      // Held until no object of a Pacific kind is left in it (see release.ts).
+      finalizers: [WORKLOADS_FINALIZER],
     },
   };
 }
@@ -81,7 +89,7 @@ export function desiredQuota(svns: SupervisorNamespace): V1ResourceQuota | undef
     apiVersion: "v1",
     kind: "ResourceQuota",
     metadata: {
-      name: QUOTA_NAME,
+      name: LIMITS_QUOTA_NAME,
       namespace: svns.metadata.name,
       labels: labels(svns),
       ownerReferences: [ref(svns)],
@@ -110,7 +118,7 @@ export function desiredLimitRange(svns: SupervisorNamespace): V1LimitRange | und
     apiVersion: "v1",
     kind: "LimitRange",
     metadata: {
-      name: LIMIT_RANGE_NAME,
+      name: DEFAULTS_LIMIT_RANGE_NAME,
       namespace: svns.metadata.name,
       labels: labels(svns),
       ownerReferences: [ref(svns)],
@@ -146,8 +154,8 @@ export function desiredRoleBindings(svns: SupervisorNamespace): V1RoleBinding[] 
       metadata: {
         name,
         namespace: svns.metadata.name,
-        labels: { ...labels(svns), "vsphere.pacific.dev/role": a.role.toLowerCase() },
-        annotations: { "vsphere.pacific.dev/subject": `${a.subjectType}:${principal(a)}` },
+        labels: { ...labels(svns), [ROLE_LABEL]: a.role.toLowerCase() },
+        annotations: { [SUBJECT_ANNOTATION]: `${a.subjectType}:${principal(a)}` },
         ownerReferences: [ref(svns)],
       },
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: clusterRole },
@@ -168,7 +176,7 @@ export function desiredNetworkPolicy(svns: SupervisorNamespace): V1NetworkPolicy
     apiVersion: "networking.k8s.io/v1",
     kind: "NetworkPolicy",
     metadata: {
-      name: NETWORK_POLICY_NAME,
+      name: ISOLATION_NETWORK_POLICY_NAME,
       namespace: svns.metadata.name,
       labels: labels(svns),
       ownerReferences: [ref(svns)],

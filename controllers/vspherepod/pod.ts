@@ -1,13 +1,15 @@
 // The Pod a VSpherePod runs as, and the status it mirrors back. Pure functions.
 import type { V1Pod, V1PodSpec, V1Toleration } from "@kubernetes/client-node";
-import type { VSpherePod, VSpherePodStatus } from "../api/vsphere/vspherepod.ts";
-import { PROVIDER_TOLERATION } from "../esxihost/node.ts";
-import { type NewCondition, setConditions } from "../runtime/conditions.ts";
+import { TEMPLATE_HASH_ANNOTATION, VSPHEREPOD_LABEL } from "../api/contracts.ts";
+import { type VSpherePod, VSpherePodResource, type VSpherePodStatus } from "../api/vsphere/vspherepod.ts";
+import { markFalse, markTrue } from "../runtime/conditions.ts";
 import { controllerRef } from "../runtime/owner.ts";
+import { apiVersionOf } from "../runtime/resource.ts";
 import { stableHash } from "../settings.ts";
+import { PROVIDER_TOLERATION } from "../shared/placement/inventory.ts";
 
-export const VSPHEREPOD_LABEL = "vsphere.pacific.dev/vspherepod";
-export const TEMPLATE_HASH_ANNOTATION = "vsphere.pacific.dev/template-hash";
+/** Reasons a host gives for refusing a pod at admission (kubelet's): the pod is placed again. */
+export const ADMISSION_REJECTIONS = ["OutOfcpu", "OutOfmemory", "OutOfpods"];
 
 /** A short hash of the template: a changed template means a new pod. */
 export function templateHash(vpod: VSpherePod): string {
@@ -27,7 +29,7 @@ export function desiredPod(vpod: VSpherePod, host: string): V1Pod {
       namespace: vpod.metadata.namespace,
       labels: {
         ...(t.metadata?.labels as Record<string, string> | undefined),
-        [VSPHEREPOD_LABEL]: vpod.metadata.name!,
+        [VSPHEREPOD_LABEL]: vpod.metadata.name ?? "",
       },
       annotations: {
         ...(t.metadata?.annotations as Record<string, string> | undefined),
@@ -35,8 +37,8 @@ export function desiredPod(vpod: VSpherePod, host: string): V1Pod {
       },
       ownerReferences: [
         controllerRef({
-          apiVersion: "vsphere.pacific.dev/v1alpha1",
-          kind: "VSpherePod",
+          apiVersion: apiVersionOf(VSpherePodResource),
+          kind: VSpherePodResource.kind,
           metadata: vpod.metadata,
         }),
       ],
@@ -45,47 +47,31 @@ export function desiredPod(vpod: VSpherePod, host: string): V1Pod {
   };
 }
 
+/** A working copy of the status the condition helpers stamp with the VSpherePod's generation. */
+function working(vpod: VSpherePod, status: VSpherePodStatus) {
+  return { metadata: vpod.metadata, status };
+}
+
 /** The status of a VSpherePod whose pod exists. */
 export function mirroredStatus(vpod: VSpherePod, pod: V1Pod, now: Date): VSpherePodStatus {
-  const g = vpod.metadata.generation;
   const ready = pod.status?.conditions?.find((c) => c.type === "Ready");
   const host = pod.spec?.nodeName;
   const phase = (pod.status?.phase ?? "Pending") as VSpherePodStatus["phase"];
-  const placed: NewCondition = {
-    type: "Placed",
-    status: "True",
-    reason: "Placed",
-    message: `running on ESXi host ${host}`,
-    observedGeneration: g,
-  };
-  const readyCond: NewCondition =
-    phase === "Failed"
-      ? {
-          type: "Ready",
-          status: "False",
-          reason: pod.status?.reason || "PodFailed",
-          message: pod.status?.message ?? "",
-          observedGeneration: g,
-        }
-      : ready?.status === "True"
-        ? { type: "Ready", status: "True", reason: "PodReady", message: "", observedGeneration: g }
-        : {
-            type: "Ready",
-            status: "False",
-            reason: ready?.reason || "PodNotReady",
-            message: ready?.message ?? `pod is ${phase}`,
-            observedGeneration: g,
-          };
-  return {
+  const w = working(vpod, {
     ...vpod.status,
-    observedGeneration: g,
+    observedGeneration: vpod.metadata.generation,
     phase,
     hostName: host,
     podName: pod.metadata?.name,
     podIP: pod.status?.podIP,
     hostIP: pod.status?.hostIP,
-    conditions: setConditions(vpod.status?.conditions, [placed, readyCond], now),
-  };
+  });
+  markTrue(w, "Placed", "Placed", `running on ESXi host ${host}`, now);
+  if (phase === "Failed")
+    markFalse(w, "Ready", pod.status?.reason || "PodFailed", pod.status?.message ?? "", now);
+  else if (ready?.status === "True") markTrue(w, "Ready", "PodReady", "", now);
+  else markFalse(w, "Ready", ready?.reason || "PodNotReady", ready?.message ?? `pod is ${phase}`, now);
+  return w.status;
 }
 
 /** The status of a VSpherePod with no pod: not placed (yet), and why. */
@@ -95,21 +81,20 @@ export function unplacedStatus(
   message: string,
   now: Date,
 ): VSpherePodStatus {
-  const g = vpod.metadata.generation;
-  return {
+  const w = working(vpod, {
     ...vpod.status,
-    observedGeneration: g,
+    observedGeneration: vpod.metadata.generation,
     phase: "Pending",
     hostName: undefined,
     podIP: undefined,
     hostIP: undefined,
-    conditions: setConditions(
-      vpod.status?.conditions,
-      [
-        { type: "Placed", status: "False", reason, message, observedGeneration: g },
-        { type: "Ready", status: "False", reason, message, observedGeneration: g },
-      ],
-      now,
-    ),
-  };
+  });
+  markFalse(w, "Placed", reason, message, now);
+  markFalse(w, "Ready", reason, message, now);
+  return w.status;
+}
+
+/** A pod the host refused at admission (it raced with another placement). */
+export function rejectedByHost(pod: V1Pod): boolean {
+  return pod.status?.phase === "Failed" && ADMISSION_REJECTIONS.includes(pod.status.reason ?? "");
 }

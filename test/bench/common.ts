@@ -11,7 +11,7 @@ export function kubeConfig(): k8s.KubeConfig {
   return kc;
 }
 
-/** A client without client-side rate limits, as kwok runs (PERFORMANCE.md: same treatment for both). */
+/** A client without client-side rate limits, as kwok runs (docs/performance.md: the same treatment for both). */
 export function benchClient(kc: k8s.KubeConfig): KubeClient {
   return new KubeClient(kc, { qps: 0 });
 }

@@ -1,4 +1,4 @@
-// Node-simulator scenarios (PERFORMANCE.md), Pacific against kwok in the same run, one simulator
+// Node-simulator scenarios (docs/performance.md), Pacific against kwok in the same run, one simulator
 // at a time, each against a freshly reset etcd:
 //   hosts-1k   create 1,000 hosts → time until 1,000 Nodes Ready (watch-observed); writes per node
 //   pods-10k   100 hosts, 10,000 pods pre-bound with nodeName → all Running; pods/s; p50/p99

@@ -160,7 +160,7 @@ export async function installChart(): Promise<void> {
   await new Promise((r) => setTimeout(r, 2000)); // let the new endpoints come up
 }
 
-/** A fresh etcd for each simulator (PERFORMANCE.md): the local control plane is torn down and started again. */
+/** A fresh etcd for each simulator (docs/performance.md): the local control plane is torn down and started again. */
 export function resetCluster(): void {
   execFileSync("bash", [join(root, "hack", "cluster.sh"), "down"], { stdio: "ignore" });
   execFileSync("bash", [join(root, "hack", "cluster.sh"), "up"], { stdio: "ignore", timeout: 180_000 });

@@ -46,7 +46,7 @@ export async function soak(): Promise<void> {
         }),
     );
     for (;;) {
-      const pods = (await client.list<{ status?: { phase?: string } }>(Pods, { namespace: "soak" })).items;
+      const pods = (await client.list(Pods, { namespace: "soak" })).items;
       if (pods.filter((p) => p.status?.phase === "Running").length >= PODS) break;
       await new Promise((r) => setTimeout(r, 1000));
     }

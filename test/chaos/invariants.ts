@@ -7,6 +7,7 @@ import {
   type MachineDeployment,
   MachineDeploymentResource,
 } from "../../controllers/api/cluster/machinedeployment.ts";
+import { ESXI_HOST_LABEL } from "../../controllers/api/contracts.ts";
 import {
   type KubeadmControlPlane,
   KubeadmControlPlaneResource,
@@ -31,12 +32,17 @@ import {
   SupervisorNamespaceResource,
 } from "../../controllers/api/vsphere/supervisornamespace.ts";
 import { type VSpherePod, VSpherePodResource } from "../../controllers/api/vsphere/vspherepod.ts";
-import { ESXI_HOST_LABEL } from "../../controllers/placement/inventory.ts";
-import { addResources, bytes, cpuMilli, podRequests, zeroResources } from "../../controllers/quantity.ts";
 import type { KubeClient, KubeObject } from "../../controllers/runtime/client.ts";
 import type { ResourceType } from "../../controllers/runtime/resource.ts";
 import { Leases, Namespaces, Nodes, Pods } from "../../controllers/runtime/resource.ts";
-import { reservationOf } from "../../controllers/vmservice/vm.ts";
+import {
+  addResources,
+  bytes,
+  cpuMilli,
+  podRequests,
+  zeroResources,
+} from "../../controllers/shared/quantity.ts";
+import { reservationOf } from "../../controllers/vmservice/virtualmachine/decisions.ts";
 
 export interface Verdict {
   name: string;

@@ -176,7 +176,7 @@ describe("the chart, installed", () => {
   it("helm upgrade changes the settings and rolls the manager's pods", async () => {
     const before = render().find((d) => d.kind === "Deployment")!;
     installChart("--set", "simulation.podStartDelay=7s", "--set", "storage.policyCapacities.gold=1Ti");
-    const cm = await client.get<{ data: Record<string, string> }>(
+    const cm = await client.get<KubeObject & { data: Record<string, string> }>(
       ConfigMaps,
       "pacific-settings",
       RELEASE_NAMESPACE,

@@ -5,10 +5,10 @@ import type { V1Lease, V1Node, V1Pod } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ESXiHost, ESXiHostResource } from "../../controllers/api/vsphere/esxihost.ts";
 import { type VSpherePod, VSpherePodResource } from "../../controllers/api/vsphere/vspherepod.ts";
-import { cpuMilli } from "../../controllers/quantity.ts";
-import { KubeClient } from "../../controllers/runtime/client.ts";
+import { KubeClient, type KubeObject } from "../../controllers/runtime/client.ts";
 import type { Manager } from "../../controllers/runtime/manager.ts";
 import { Leases, Namespaces, Nodes, Pods } from "../../controllers/runtime/resource.ts";
+import { cpuMilli } from "../../controllers/shared/quantity.ts";
 import { eventually, isNotFound, kubeConfig, uniqueName } from "./kube.ts";
 import { expectNoForbidden, startPacific } from "./pacific.ts";
 
@@ -208,11 +208,9 @@ describe("ESXi hosts and vSphere Pods", () => {
       });
     }
     await eventually("PDB has observed the pods", async () => {
-      const p = await client.get<{ status?: { observedGeneration?: number; currentHealthy?: number } }>(
-        pdbs,
-        "web",
-        ns,
-      );
+      const p = await client.get<
+        KubeObject & { status?: { observedGeneration?: number; currentHealthy?: number } }
+      >(pdbs, "web", ns);
       return (p.status?.currentHealthy ?? 0) >= 3;
     });
     await client.patch(ESXiHostResource, target, undefined, { spec: { maintenanceMode: true } });

@@ -243,11 +243,10 @@ describe("leader election between two manager processes", () => {
     expect(await masterStatus(leader)).toBe(1);
     expect(await masterStatus(standby)).toBe(0);
     // The raw Lease: MicroTime timestamps, as a real client-go candidate would write them.
-    const raw = await client.get<{ spec: { renewTime: string; leaseDurationSeconds: number } }>(
-      Leases,
-      lease,
-      ns,
-    );
+    // MicroTime fields arrive as strings, whatever client-node's V1Lease says.
+    const raw = (await client.get(Leases, lease, ns)) as unknown as {
+      spec: { renewTime: string; leaseDurationSeconds: number };
+    };
     expect(raw.spec.renewTime).toMatch(/\.\d{6}Z$/);
     expect(raw.spec.leaseDurationSeconds).toBe(15);
 
@@ -407,7 +406,7 @@ describe("patch helper", () => {
       mine.spec.zone = "zone-9";
       mine.status = { powerState: "standBy" };
       const out = await helper.patch(mine);
-      expect(out.status?.powerState).toBe("standBy");
+      expect(out?.status?.powerState).toBe("standBy");
       const got = await client.get<ESXiHost>(ESXiHostResource, name);
       expect(got.metadata.labels).toEqual({ team: "a" });
       expect(got.spec.zone).toBe("zone-9");

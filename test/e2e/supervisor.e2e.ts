@@ -7,6 +7,7 @@ import type {
   V1StorageClass,
 } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WORKLOADS_FINALIZER } from "../../controllers/api/contracts.ts";
 import {
   type VirtualMachineClass,
   VirtualMachineClassResource,
@@ -39,8 +40,7 @@ import {
   RoleBindings,
   StorageClasses,
 } from "../../controllers/runtime/resource.ts";
-import { StorageClassBindingReconciler } from "../../controllers/storage/storageclassbinding.ts";
-import { NAMESPACE_FINALIZER } from "../../controllers/supervisornamespace/controller.ts";
+import { StorageClassBindingReconciler } from "../../controllers/storage/storageclassbinding/reconciler.ts";
 import { eventually, isNotFound, kubeConfig, uniqueName } from "./kube.ts";
 import { expectNoForbidden, startPacific } from "./pacific.ts";
 
@@ -156,11 +156,9 @@ describe("Supervisor Namespaces", () => {
       "requests.storage": "100Gi",
       "count/pods": "20",
     });
-    const lr = await admin.get<{ spec: { limits: Array<Record<string, unknown>> } }>(
-      LimitRanges,
-      "pacific-defaults",
-      dev,
-    );
+    const lr = (await await admin.get(LimitRanges, "pacific-defaults", dev)) as unknown as {
+      spec: { limits: Array<Record<string, unknown>> };
+    };
     expect(lr.spec.limits[0]).toMatchObject({
       default: { cpu: "500m", memory: "256Mi" },
       defaultRequest: { cpu: "100m", memory: "64Mi" },
@@ -174,7 +172,7 @@ describe("Supervisor Namespaces", () => {
     expect(byUser("alice")).toEqual(["edit"]);
     expect(byUser("bob")).toEqual(["view"]);
     expect(byUser("carol")).toEqual(["edit", "pacific-namespace-owner"]);
-    const np = await admin.get<{ spec: { ingress: Array<{ from: unknown[] }> } }>(
+    const np = await admin.get<KubeObject & { spec: { ingress: Array<{ from: unknown[] }> } }>(
       {
         group: "networking.k8s.io",
         version: "v1",
@@ -369,7 +367,7 @@ describe("removing a Supervisor Namespace", () => {
     await admin.create(SupervisorNamespaceResource, svnsObj(name, { podSecurity: "privileged" }));
     const ns = await eventually("Namespace made", async () => {
       const n = await admin.get<V1Namespace>(Namespaces, name);
-      return n.metadata?.finalizers?.includes(NAMESPACE_FINALIZER) && n;
+      return n.metadata?.finalizers?.includes(WORKLOADS_FINALIZER) && n;
     });
     await admin.create(VSpherePodResource, {
       apiVersion: "vsphere.pacific.dev/v1alpha1",
@@ -401,7 +399,7 @@ describe("a Namespace whose SupervisorNamespace is gone", () => {
       metadata: {
         name,
         labels: { "app.kubernetes.io/managed-by": "pacific" },
-        finalizers: [NAMESPACE_FINALIZER],
+        finalizers: [WORKLOADS_FINALIZER],
         ownerReferences: [
           {
             apiVersion: "vsphere.pacific.dev/v1alpha1",
@@ -514,11 +512,13 @@ describe("the Storage Service", () => {
       expect(caches.classes.store.get(shared)).toBeUndefined();
       const r = new StorageClassBindingReconciler(
         admin,
-        caches.bindings,
-        caches.svns,
-        caches.classes,
-        caches.quotas,
-        caches.namespaces,
+        {
+          bindings: caches.bindings.store,
+          svns: caches.svns.store,
+          classes: caches.classes.store,
+          quotas: caches.quotas.store,
+          namespaces: caches.namespaces.store,
+        },
         new EventRecorder(admin, "e2e", "e2e", silentLogger),
       );
       expect(await r.reconcile({ name: `${dev}-${shared}` }, silentLogger)).toEqual({ requeueAfter: 500 });
@@ -551,10 +551,9 @@ describe("the Storage Service", () => {
     );
     await admin.create(PersistentVolumeClaims, pvc("too-big", dev, tiny, "2Gi"));
     const ev = await eventually("ProvisioningFailed event", async () => {
-      const list = await admin.list<{ reason?: string; note?: string; regarding?: { name?: string } }>(
-        events,
-        { namespace: dev },
-      );
+      const list = await admin.list<
+        KubeObject & { reason?: string; note?: string; regarding?: { name?: string } }
+      >(events, { namespace: dev });
       return list.items.find((e) => e.reason === "ProvisioningFailed" && e.regarding?.name === "too-big");
     });
     expect(ev.note).toContain("free");

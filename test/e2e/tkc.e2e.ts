@@ -49,7 +49,7 @@ const V123 = "v1.23.8---vmware.3-tkg.1";
 const V124 = "v1.24.11---vmware.1-fips.1-tkg.1";
 let mgr: Manager;
 
-/** The manifest of the TKG documentation (UPSTREAM-APIS.md), in our namespace. */
+/** The manifest of the TKG documentation (docs/upstream-apis.md), in our namespace. */
 const docTkc = (name: string, namespace = ns, vmClass = "best-effort-medium"): TanzuKubernetesCluster =>
   ({
     apiVersion: "run.tanzu.vmware.com/v1alpha3",

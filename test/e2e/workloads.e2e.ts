@@ -12,8 +12,7 @@ import {
   type SupervisorNamespace,
   SupervisorNamespaceResource,
 } from "../../controllers/api/vsphere/supervisornamespace.ts";
-import { cpuMilli } from "../../controllers/quantity.ts";
-import { KubeClient } from "../../controllers/runtime/client.ts";
+import { KubeClient, type KubeObject } from "../../controllers/runtime/client.ts";
 import type { Manager } from "../../controllers/runtime/manager.ts";
 import {
   Namespaces,
@@ -23,6 +22,7 @@ import {
   type ResourceType,
   Services,
 } from "../../controllers/runtime/resource.ts";
+import { cpuMilli } from "../../controllers/shared/quantity.ts";
 import { eventually, kubeConfig, root, uniqueName } from "./kube.ts";
 import { expectNoForbidden, startPacific } from "./pacific.ts";
 import { helmAsync } from "./tools.ts";
@@ -55,7 +55,7 @@ const Deployments = rt("apps", "v1", "deployments", "Deployment");
 const StatefulSets = rt("apps", "v1", "statefulsets", "StatefulSet");
 const Jobs = rt("batch", "v1", "jobs", "Job");
 const EndpointSlices = rt("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice");
-interface Workload {
+interface Workload extends KubeObject {
   spec?: { replicas?: number };
   status?: { readyReplicas?: number; availableReplicas?: number };
 }

@@ -1,0 +1,105 @@
+// The Machine controller's decisions, as pure functions: the VirtualMachine a Machine gets (from the
+// VM template its owner put on it) and the Machine's status as its VM makes it — Cluster API phases
+// Pending → Provisioning (VM created, booting) → Running (powered on with an address; the simulated
+// node has joined). Cluster API v1beta1 conditions carry no observedGeneration (the CRD prunes it),
+// so they are built as a list with setConditions.
+import { type Machine, MachineApiVersion, type MachineStatus } from "../../api/cluster/machine.ts";
+import { CapiLabels, VMTemplateAnnotations } from "../../api/contracts.ts";
+import { type VirtualMachine, VirtualMachineApiVersion } from "../../api/vmoperator/virtualmachine.ts";
+import { type Condition, findCondition, type NewCondition, setConditions } from "../../runtime/conditions.ts";
+import { controllerRef } from "../../runtime/owner.ts";
+
+/** The VirtualMachine for a Machine. */
+export function desiredVM(m: Machine): VirtualMachine {
+  const a = m.metadata.annotations ?? {};
+  const labels = m.metadata.labels ?? {};
+  const cp = labels[CapiLabels.controlPlane] !== undefined;
+  const deployment = labels[CapiLabels.deploymentName];
+  return {
+    apiVersion: VirtualMachineApiVersion,
+    kind: "VirtualMachine",
+    metadata: {
+      name: m.metadata.name,
+      namespace: m.metadata.namespace,
+      labels: {
+        [CapiLabels.clusterName]: m.spec.clusterName,
+        [CapiLabels.capvClusterName]: m.spec.clusterName,
+        [CapiLabels.capvClusterRole]: cp ? "controlplane" : "node",
+        ...(cp ? { [CapiLabels.controlPlane]: "" } : {}),
+        ...(deployment ? { [CapiLabels.deploymentName]: deployment } : {}),
+      },
+      ownerReferences: [
+        controllerRef({ apiVersion: MachineApiVersion, kind: "Machine", metadata: m.metadata }),
+      ],
+    },
+    spec: {
+      className: a[VMTemplateAnnotations.className] ?? "",
+      imageName: a[VMTemplateAnnotations.imageName],
+      storageClass: a[VMTemplateAnnotations.storageClass],
+      powerState: "PoweredOn",
+      powerOffMode: "TrySoft",
+      suspendMode: "TrySoft",
+      restartMode: "TrySoft",
+    },
+  };
+}
+
+/** The VM named like `m`, when it is `m`'s (a VM with other owners is someone else's). */
+export function ownVM(m: Machine, vm: VirtualMachine | undefined): VirtualMachine | undefined {
+  const refs = vm?.metadata.ownerReferences;
+  return refs?.every((r) => r.uid !== m.metadata.uid) ? undefined : vm;
+}
+
+/** The infrastructure's identifier of the machine, once its VM has a BIOS UUID. */
+export function providerIDOf(vm: VirtualMachine | undefined): string | undefined {
+  return vm?.status?.biosUUID ? `vsphere://${vm.status.biosUUID}` : undefined;
+}
+
+function infrastructureCondition(vm: VirtualMachine | undefined, running: boolean): NewCondition {
+  if (running)
+    return {
+      type: "InfrastructureReady",
+      status: "True",
+      reason: "Ready",
+      message: `VirtualMachine on ${vm?.status?.host}`,
+    };
+  const vmReady = findCondition(vm?.status?.conditions as Condition[] | undefined, "Ready");
+  if (vmReady?.status === "False")
+    return { type: "InfrastructureReady", status: "False", reason: vmReady.reason, message: vmReady.message };
+  return vm
+    ? {
+        type: "InfrastructureReady",
+        status: "False",
+        reason: "Provisioning",
+        message: "the VirtualMachine is starting",
+      }
+    : { type: "InfrastructureReady", status: "False", reason: "WaitingForInfrastructure", message: "" };
+}
+
+/** The Machine's status as its VM makes it. */
+export function machineStatus(m: Machine, vm: VirtualMachine | undefined): MachineStatus {
+  const ip = vm?.status?.network?.primaryIP4;
+  const running = vm?.status?.powerState === "PoweredOn" && !!ip;
+  const status: MachineStatus = {
+    ...m.status,
+    observedGeneration: m.metadata.generation,
+    bootstrapReady: true,
+    infrastructureReady: running,
+    phase: !vm ? "Pending" : running ? "Running" : "Provisioning",
+  };
+  if (running && ip) {
+    const name = m.metadata.name ?? "";
+    status.nodeRef = { apiVersion: "v1", kind: "Node", name };
+    status.addresses = [
+      { type: "InternalIP", address: ip },
+      { type: "Hostname", address: name },
+    ];
+  }
+  const infra = infrastructureCondition(vm, running);
+  status.conditions = setConditions(m.status?.conditions as Condition[] | undefined, [
+    { type: "BootstrapReady", status: "True", reason: "Ready", message: "" },
+    infra,
+    { ...infra, type: "Ready" },
+  ]) as MachineStatus["conditions"];
+  return status;
+}

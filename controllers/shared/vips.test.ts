@@ -1,0 +1,82 @@
+// The VIP decision: keep, allocate the lowest free, honour an asked-for address, refuse when none is free.
+import type { V1Service } from "@kubernetes/client-node";
+import { describe, expect, it } from "vitest";
+import { Store } from "../runtime/store.ts";
+import { IpPool } from "./ipam.ts";
+import { applyVip, decideVip, type LoadBalanced } from "./vips.ts";
+
+const svc = (name: string, o: { type?: string; ip?: string; asked?: string } = {}): V1Service => ({
+  metadata: { name, namespace: "ns" },
+  spec: { type: o.type ?? "LoadBalancer", ...(o.asked ? { loadBalancerIP: o.asked } : {}) },
+  status: o.ip ? { loadBalancer: { ingress: [{ ip: o.ip }] } } : {},
+});
+
+function pool(...objs: V1Service[]) {
+  const store = new Store<LoadBalanced>();
+  for (const o of objs) store.set(o);
+  const ips = new IpPool("vips", "192.168.128.10-192.168.128.12", () =>
+    store.list().flatMap((o) => (o.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? "")),
+  );
+  return { ips, store };
+}
+
+describe("the VIP decision", () => {
+  it("keeps a VIP of the pool, and gives a new object the lowest free address", () => {
+    const a = svc("a", { ip: "192.168.128.11" });
+    const { ips, store } = pool(a);
+    expect(decideVip(ips, a, store)).toEqual({ kind: "keep", ip: "192.168.128.11" });
+    expect(decideVip(ips, svc("b"), store)).toEqual({ kind: "allocated", ip: "192.168.128.10" });
+    // Pending until a status shows it: the next one gets the next address, b asking again its own.
+    expect(decideVip(ips, svc("c"), store)).toEqual({ kind: "allocated", ip: "192.168.128.12" });
+    expect(decideVip(ips, svc("b"), store)).toEqual({ kind: "allocated", ip: "192.168.128.10" });
+  });
+
+  it("refuses when the pool is exhausted, saying how full it is", () => {
+    const { ips, store } = pool(
+      svc("a", { ip: "192.168.128.10" }),
+      svc("b", { ip: "192.168.128.11" }),
+      svc("c", { ip: "192.168.128.12" }),
+    );
+    expect(decideVip(ips, svc("d"), store)).toEqual({
+      kind: "refused",
+      message: "the VIP pool vips has no free address (3 of 3 in use)",
+    });
+  });
+
+  it("honours loadBalancerIP when it is a free address of the pool, and only then", () => {
+    const { ips, store } = pool(svc("a", { ip: "192.168.128.10" }));
+    expect(decideVip(ips, svc("b", { asked: "192.168.128.12" }), store)).toEqual({
+      kind: "allocated",
+      ip: "192.168.128.12",
+    });
+    expect(decideVip(ips, svc("b", { asked: "192.168.128.10" }), store).kind).toBe("refused");
+    expect(decideVip(ips, svc("b", { asked: "10.0.0.1" }), store)).toEqual({
+      kind: "refused",
+      message: "loadBalancerIP 10.0.0.1 is not a free address of the VIP pool",
+    });
+  });
+
+  it("a VIP outside the pool (the pool changed) is replaced", () => {
+    const a = svc("a", { ip: "10.9.9.9" });
+    const { ips, store } = pool(a);
+    expect(decideVip(ips, a, store)).toEqual({ kind: "allocated", ip: "192.168.128.10" });
+  });
+
+  it("no VIP for other types: a pending address is released, a held one cleared", () => {
+    const { ips, store } = pool();
+    expect(decideVip(ips, svc("a"), store)).toEqual({ kind: "allocated", ip: "192.168.128.10" });
+    const a = svc("a", { type: "ClusterIP", ip: "192.168.128.10" });
+    expect(decideVip(ips, a, store)).toEqual({ kind: "none" });
+    expect(decideVip(ips, svc("b"), store)).toEqual({ kind: "allocated", ip: "192.168.128.10" });
+    applyVip(a, { kind: "none" });
+    expect(a.status?.loadBalancer?.ingress).toEqual([]);
+  });
+
+  it("applyVip leaves a status alone that already says it", () => {
+    const a = svc("a");
+    applyVip(a, { kind: "refused", message: "full" });
+    expect(a.status).toEqual({});
+    applyVip(a, { kind: "allocated", ip: "192.168.128.10" });
+    expect(a.status?.loadBalancer?.ingress).toEqual([{ ip: "192.168.128.10" }]);
+  });
+});

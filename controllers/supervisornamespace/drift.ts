@@ -1,0 +1,50 @@
+// What counts as drift between a child in the cluster and the one the SupervisorNamespace wants:
+// the differences put back (as a patch body, for ensureChild). Pure.
+import type { V1LimitRange, V1RoleBinding } from "@kubernetes/client-node";
+import type { ChildDiff } from "../runtime/children.ts";
+import type { KubeObject } from "../runtime/client.ts";
+import { deepEqual } from "../runtime/patch.ts";
+import { sameQuantities } from "../shared/quantity.ts";
+
+type WithSpec = KubeObject & { spec?: unknown };
+
+/** The spec, sent whole unless equal (NetworkPolicy, VirtualMachineClass). */
+export function specDiff<T extends WithSpec>(current: T, want: T): object | undefined {
+  return deepEqual(current.spec, want.spec) ? undefined : { spec: want.spec };
+}
+
+interface LimitItem {
+  type?: string;
+  default?: Record<string, string>;
+  defaultRequest?: Record<string, string>;
+}
+
+function limitItems(spec: unknown): LimitItem[] {
+  return (spec as { limits?: LimitItem[] } | undefined)?.limits ?? [];
+}
+
+/** Container defaults compared as quantities (the API server normalises them). */
+export function sameLimits(a: unknown, b: unknown): boolean {
+  const la = limitItems(a);
+  const lb = limitItems(b);
+  return (
+    la.length === lb.length &&
+    la.every((x, i) => {
+      const y = lb[i];
+      return (
+        y !== undefined &&
+        x.type === y.type &&
+        sameQuantities(x.default, y.default) &&
+        sameQuantities(x.defaultRequest, y.defaultRequest)
+      );
+    })
+  );
+}
+
+/** The LimitRange's spec, sent whole when its defaults differ. */
+export const limitRangeDiff: ChildDiff<V1LimitRange> = (current, want) =>
+  sameLimits(current.spec, want.spec) ? undefined : { spec: want.spec };
+
+/** A RoleBinding's subjects (its roleRef cannot change: a different one means delete and make again). */
+export const subjectsDiff: ChildDiff<V1RoleBinding> = (current, want) =>
+  deepEqual(current.subjects, want.subjects) ? undefined : { subjects: want.subjects };
