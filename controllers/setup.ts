@@ -17,6 +17,7 @@ import { defaultConfig, type PacificConfig } from "./config.ts";
 import { Heartbeat } from "./esxihost/heartbeat.ts";
 import { registerHostMetrics } from "./esxihost/metrics.ts";
 import { setupESXiHostController } from "./esxihost/setup.ts";
+import { setupHostFailureController } from "./hostfailure/setup.ts";
 import { setupRegistry } from "./registry/setup.ts";
 import type { Manager } from "./runtime/manager.ts";
 import type { ResourceType } from "./runtime/resource.ts";
@@ -50,6 +51,7 @@ export function setupControllers(mgr: Manager, config: PacificConfig = defaultCo
   setupESXiHostController(mgr, inv, heartbeat, settings);
   setupSpherelet(mgr, inv, settings);
   setupVSpherePodController(mgr, inv);
+  setupHostFailureController(mgr, inv);
   setupSupervisorNamespaceController(mgr, config.vmClasses, config.apis.vmOperator, namespacedKinds(config));
   setupStorageClassBindingController(mgr);
   setupRegistry(mgr, config.registry);

@@ -52,10 +52,12 @@ kubectl wait --for=condition=Ready esxihost --all --timeout=120s
 kubectl wait --for=condition=Ready supervisornamespace --all --timeout=120s
 kubectl wait --for=condition=Ready storageclassbinding --all --timeout=120s
 kubectl wait --for=condition=Ready vspherepod --all -A --timeout=120s
+kubectl -n dev-ns rollout status deployment/web --timeout=120s
 kubectl wait --for=condition=Ready tanzukubernetescluster --all -A --timeout=300s
 
 say "running"
 kubectl get esx,svns,scb,vpod,tkc -A
+kubectl -n dev-ns get pods -o wide
 
 # The web UI takes a Kubernetes bearer token: one of a ServiceAccount bound to cluster-admin, made for
 # this local cluster only (a real admin logs in with their own token; the UI acts with it).

@@ -59,6 +59,8 @@ export const HOST_REJECTION_REASONS = ["HostInMaintenanceMode", "NodeUnschedulab
 export const SimulationAnnotations = {
   podStartDelay: "vsphere.pacific.dev/pod-start-delay",
   podStartJitter: "vsphere.pacific.dev/pod-start-jitter",
+  /** A Job's (restartPolicy Never/OnFailure) containers run this long, then the pod is Succeeded. */
+  podRunTime: "vsphere.pacific.dev/pod-run-time",
   vmBootDelay: "vsphere.pacific.dev/vm-boot-delay",
 } as const;
 

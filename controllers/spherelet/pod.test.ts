@@ -1,5 +1,6 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
+import { completionTime, runsToCompletion, succeededStatus } from "./completion.ts";
 import {
   admit,
   allocatePodIP,
@@ -76,5 +77,47 @@ describe("pod statuses", () => {
     p.status = { phase: "Running", conditions: [{ type: "Ready", status: "False" }] };
     expect(needsReadyAgain(p)).toBe(true);
     expect(isAdmitted(pod())).toBe(false);
+  });
+});
+
+describe("pods that run to completion (Jobs)", () => {
+  const job = (restartPolicy: string, runTime?: string): V1Pod => ({
+    metadata: {
+      name: "j",
+      namespace: "ns",
+      uid: "u2",
+      annotations: runTime ? { "vsphere.pacific.dev/pod-run-time": runTime } : {},
+    },
+    spec: { restartPolicy, containers: [{ name: "c", image: "busybox" }] },
+    status: { phase: "Running", startTime: new Date("2026-01-01T00:00:00Z") },
+  });
+
+  it("are the pods with restartPolicy Never or OnFailure", () => {
+    expect(runsToCompletion(job("Never"))).toBe(true);
+    expect(runsToCompletion(job("OnFailure"))).toBe(true);
+    expect(runsToCompletion(job("Always"))).toBe(false);
+    expect(runsToCompletion(pod())).toBe(false);
+  });
+
+  it("complete at start time + start delay + the annotation's run time (0 without it, or malformed)", () => {
+    const start = Date.parse("2026-01-01T00:00:00Z");
+    expect(completionTime(job("Never", "1m30s"), 2000)).toBe(start + 2000 + 90_000);
+    expect(completionTime(job("Never"), 2000)).toBe(start + 2000);
+    expect(completionTime(job("Never", "soon"), 0)).toBe(start);
+  });
+
+  it("end Succeeded with every container terminated, exit code 0, Completed", () => {
+    const running = {
+      ...job("Never"),
+      status: runningStatus(job("Never"), "10.0.0.1", "10.128.0.2", new Date()),
+    };
+    const s = succeededStatus(running, new Date("2026-01-01T00:01:00Z"));
+    expect(s.phase).toBe("Succeeded");
+    expect(s.podIP).toBe("10.128.0.2");
+    expect(s.containerStatuses?.[0]?.state?.terminated).toMatchObject({ exitCode: 0, reason: "Completed" });
+    expect(s.conditions?.find((c) => c.type === "Ready")).toMatchObject({
+      status: "False",
+      reason: "PodCompleted",
+    });
   });
 });

@@ -53,3 +53,34 @@ describe("a pass of the Spherelet's pod loop", () => {
     expect(pass.actions.map((a) => `${a.kind} ${a.pod.metadata?.name}`)).toEqual(["finishDeletion d"]);
   });
 });
+
+describe("a Job's pod in the Spherelet's pass", () => {
+  const job = (status?: V1Pod["status"], runTime?: string): V1Pod => {
+    const p = pod("j", "100m", 1, status);
+    return {
+      ...p,
+      metadata: {
+        ...p.metadata,
+        annotations: runTime ? { "vsphere.pacific.dev/pod-run-time": runTime } : {},
+      },
+      spec: { ...p.spec, containers: p.spec?.containers ?? [], restartPolicy: "Never" },
+    };
+  };
+
+  it("starts Running and asks to be woken when its run time is over", () => {
+    const pass = planHost(host, [job(undefined, "5s")], now, () => 0);
+    expect(pass.actions[0]).toMatchObject({ kind: "status", status: { phase: "Running" } });
+    expect(pass.wakeAt).toBe(now.getTime() + 5000);
+  });
+
+  it("ends Succeeded at start + delay + run time, not before", () => {
+    const started = planHost(host, [job(undefined, "5s")], now, () => 0).actions[0];
+    const status = started?.kind === "status" ? started.status : undefined;
+    const early = planHost(host, [job(status, "5s")], new Date(now.getTime() + 4000), () => 0);
+    expect(early.actions).toEqual([]);
+    expect(early.wakeAt).toBe(now.getTime() + 5000);
+    const done = planHost(host, [job(status, "5s")], new Date(now.getTime() + 5000), () => 0);
+    expect(done.actions[0]).toMatchObject({ kind: "status", status: { phase: "Succeeded" } });
+    expect(done.wakeAt).toBeUndefined();
+  });
+});

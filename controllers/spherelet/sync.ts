@@ -10,6 +10,7 @@ import {
   type Resources,
   zeroResources,
 } from "../shared/quantity.ts";
+import { completionTime, runsToCompletion, succeededStatus } from "./completion.ts";
 import type { HostAdmission } from "./hostadmission.ts";
 import {
   admit,
@@ -28,7 +29,7 @@ export type PodAction =
 
 export interface HostPass {
   actions: PodAction[];
-  /** When a pending pod is due to start (epoch ms), if one is. */
+  /** When a pending pod is due to start, or a Job's pod to complete (epoch ms), if one is. */
   wakeAt?: number;
 }
 
@@ -128,13 +129,23 @@ export function planHost(
       if (!ip) continue; // the CIDR is full: stays Pending until an address frees up
       ips.add(ip);
       const delay = startDelay(pod);
-      status(pod, (delay === 0 ? runningStatus : pendingStatus)(pod, host.hostIP, ip, now));
+      const s = (delay === 0 ? runningStatus : pendingStatus)(pod, host.hostIP, ip, now);
+      status(pod, s);
       if (delay > 0) wakeAt = Math.min(wakeAt, now.getTime() + delay);
+      else if (runsToCompletion(pod)) wakeAt = Math.min(wakeAt, completionTime({ ...pod, status: s }, 0));
     } else if (pod.status?.phase === "Pending") {
       const startAt = time(pod.status.startTime) + startDelay(pod);
-      if (startAt <= now.getTime()) status(pod, runningStatus(pod, host.hostIP, podIP, now));
-      else wakeAt = Math.min(wakeAt, startAt);
-    } else if (needsReadyAgain(pod)) status(pod, runningStatus(pod, host.hostIP, podIP, now));
+      if (startAt <= now.getTime()) {
+        status(pod, runningStatus(pod, host.hostIP, podIP, now));
+        if (runsToCompletion(pod)) wakeAt = Math.min(wakeAt, completionTime(pod, startDelay(pod)));
+      } else wakeAt = Math.min(wakeAt, startAt);
+    } else if (runsToCompletion(pod) && completionTime(pod, startDelay(pod)) <= now.getTime()) {
+      // A Job's pod: its containers exit 0 once they have run their time.
+      status(pod, succeededStatus(pod, now));
+    } else {
+      if (runsToCompletion(pod)) wakeAt = Math.min(wakeAt, completionTime(pod, startDelay(pod)));
+      if (needsReadyAgain(pod)) status(pod, runningStatus(pod, host.hostIP, podIP, now));
+    }
   }
   return { actions, wakeAt: Number.isFinite(wakeAt) ? wakeAt : undefined };
 }

@@ -1,5 +1,5 @@
 // The upstream binaries the e2e tests drive (built by hack/build-tools.sh): helm and kubectl.
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { join } from "node:path";
 
 const root = join(import.meta.dirname, "..", "..");
@@ -33,6 +33,24 @@ function run(name: "helm" | "kubectl", args: string[], input?: string): string {
 }
 
 export const helm = (...args: string[]): string => run("helm", args);
+
+/**
+ * helm without blocking the event loop: a manager running in the test process keeps reconciling
+ * (and its hosts heartbeating) while `helm install --wait` waits for what that manager runs.
+ */
+export function helmAsync(...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      bin("helm"),
+      args,
+      { cwd: root, encoding: "utf8", maxBuffer: 64 << 20 },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`helm ${args.join(" ")}: ${stderr || stdout || err.message}`));
+        else resolve(stdout);
+      },
+    );
+  });
+}
 export const kubectl = (args: string[], input?: string): string => run("kubectl", args, input);
 
 export const CHART = join(root, "charts", "pacific");
