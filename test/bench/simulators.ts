@@ -47,6 +47,9 @@ async function stopChild(child: ChildProcess | undefined): Promise<void> {
   if (child.exitCode === null) child.kill("SIGKILL");
 }
 
+/** Where the benchmarked manager serves /metrics; a cluster slot other than the default sets its own. */
+export const benchManagerAddress = process.env.PACIFIC_BENCH_MANAGER_ADDRESS ?? "127.0.0.1:18090";
+
 export function pacific(): Simulator {
   let child: ChildProcess | undefined;
   return {
@@ -59,7 +62,7 @@ export function pacific(): Simulator {
         [
           main,
           "--leader-elect=false",
-          `--bind-address=${process.env.PACIFIC_BENCH_MANAGER_ADDRESS ?? "127.0.0.1:18090"}`,
+          `--bind-address=${benchManagerAddress}`,
           "--kube-api-qps=0",
           "--log-level=warn",
         ],
