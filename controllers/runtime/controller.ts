@@ -62,6 +62,12 @@ export interface WatchSource {
   map: MapFunc;
   predicate: Predicate;
   informer?: InformerOptions;
+  /**
+   * Enqueue this source's events after `delayMs` (the earliest pending deadline wins): a burst of
+   * child changes folds into one reconcile and one status write, and the cache has caught up with
+   * the previous write by then.
+   */
+  delayMs?: number;
 }
 
 /** What a controller needs from its manager: shared informers, metrics and a logger. */
@@ -98,11 +104,13 @@ export class Controller {
 
   /** Registers the event handlers (before the informers start, so no event is missed). */
   setUp(): void {
-    for (const s of this.sources) this.host.watch(s, (req) => this.enqueue(req));
+    for (const s of this.sources) this.host.watch(s, (req) => this.enqueue(req, s.delayMs));
   }
 
-  enqueue(req: Request): void {
-    this.queue.add(req.namespace ? `${req.namespace}/${req.name}` : req.name);
+  enqueue(req: Request, delayMs = 0): void {
+    const key = req.namespace ? `${req.namespace}/${req.name}` : req.name;
+    if (delayMs > 0) this.queue.addAfter(key, delayMs);
+    else this.queue.add(key);
   }
 
   start(): void {
@@ -209,7 +217,10 @@ export class ControllerBuilder {
   }
 
   /** Children whose controller ownerReference points at the primary kind. */
-  owns(resource: ResourceType, o: { predicate?: Predicate; informer?: InformerOptions } = {}): this {
+  owns(
+    resource: ResourceType,
+    o: { predicate?: Predicate; informer?: InformerOptions; delayMs?: number } = {},
+  ): this {
     const primary = this.primary;
     if (!primary) throw new Error(`${this.name}: call for() before owns()`);
     this.sources.push({
@@ -223,6 +234,7 @@ export class ControllerBuilder {
       },
       predicate: o.predicate ?? specOrMetadataChanged,
       informer: o.informer,
+      delayMs: o.delayMs,
     });
     return this;
   }
@@ -230,13 +242,14 @@ export class ControllerBuilder {
   watches(
     resource: ResourceType,
     map: MapFunc,
-    o: { predicate?: Predicate; informer?: InformerOptions } = {},
+    o: { predicate?: Predicate; informer?: InformerOptions; delayMs?: number } = {},
   ): this {
     this.sources.push({
       resource,
       map,
       predicate: o.predicate ?? specOrMetadataChanged,
       informer: o.informer,
+      delayMs: o.delayMs,
     });
     return this;
   }

@@ -17,6 +17,7 @@ import { PatchHelper } from "../runtime/patchhelper.ts";
 import type { ResourceType } from "../runtime/resource.ts";
 import { byControllerUid, type Store } from "../runtime/store.ts";
 import { type MachineView, planRollout, type RolloutStep, templateHash } from "./rollout.ts";
+import { ROLLUP_DELAY_MS } from "./rollup.ts";
 
 /** Machines by the uid of their controller owner (byControllerUid). */
 export const OWNER_INDEX = "machineOwner";
@@ -235,7 +236,7 @@ export function setupMachineOwnerController<T extends MachineOwner>(
   mgr
     .controller(name)
     .for(kind.resource)
-    .owns(MachineResource, { predicate: anyChange })
+    .owns(MachineResource, { predicate: anyChange, delayMs: ROLLUP_DELAY_MS })
     .withOptions({ maxConcurrentReconciles: 8 })
     .complete(new MachineOwnerReconciler(mgr.client, kind, owners.store, machines.store));
 }

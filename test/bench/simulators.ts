@@ -181,12 +181,41 @@ export function rssMiB(pid: number | undefined): number | undefined {
 
 /** Sum of mutating requests the API server has served (apiserver_request_total). */
 export async function apiserverWrites(client: KubeClient): Promise<number> {
-  const text = await client.request<string>("GET", "/metrics", { raw: true });
   let sum = 0;
+  for (const n of (await apiserverWritesBy(client)).values()) sum += n;
+  return sum;
+}
+
+/**
+ * Mutating requests the API server has served, keyed "VERB resource[/subresource]" (every code
+ * summed): the per-kind breakdown that says which write a change added or removed.
+ */
+export async function apiserverWritesBy(client: KubeClient): Promise<Map<string, number>> {
+  const text = await client.request<string>("GET", "/metrics", { raw: true });
+  const by = new Map<string, number>();
   for (const line of String(text).split("\n")) {
     if (!line.startsWith("apiserver_request_total{")) continue;
-    if (!/verb="(POST|PUT|PATCH|DELETE|APPLY)"/.test(line)) continue;
-    sum += Number(line.slice(line.lastIndexOf(" ") + 1));
+    const verb = /verb="(POST|PUT|PATCH|DELETE|APPLY)"/.exec(line)?.[1];
+    if (!verb) continue;
+    const resource = /[{,]resource="([^"]*)"/.exec(line)?.[1] ?? "";
+    const sub = /subresource="([^"]*)"/.exec(line)?.[1];
+    const key = `${verb} ${resource}${sub ? `/${sub}` : ""}`;
+    by.set(key, (by.get(key) ?? 0) + Number(line.slice(line.lastIndexOf(" ") + 1)));
   }
-  return sum;
+  return by;
+}
+
+/** `after − before` per key, divided by `per` (writes per object), largest first, zero rows dropped. */
+export function writesPer(
+  before: Map<string, number>,
+  after: Map<string, number>,
+  per: number,
+): Record<string, number> {
+  const rows: [string, number][] = [];
+  for (const [k, v] of after) {
+    const d = v - (before.get(k) ?? 0);
+    if (d > 0) rows.push([k, Math.round((d / Math.max(1, per)) * 100) / 100]);
+  }
+  rows.sort((a, b) => b[1] - a[1]);
+  return Object.fromEntries(rows);
 }

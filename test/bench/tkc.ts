@@ -18,7 +18,7 @@ import { Informer } from "../../controllers/runtime/informer.ts";
 import { silentLogger } from "../../controllers/runtime/log.ts";
 import { Namespaces } from "../../controllers/runtime/resource.ts";
 import { benchClient, environment, kubeConfig, pool, round } from "./common.ts";
-import { apiserverWrites, installChart, pacific, resetCluster, rssMiB } from "./simulators.ts";
+import { apiserverWritesBy, installChart, pacific, resetCluster, rssMiB, writesPer } from "./simulators.ts";
 
 const CLUSTERS = Number(process.env.BENCH_TKCS ?? 50);
 const HOSTS = Number(process.env.BENCH_TKC_HOSTS ?? 100);
@@ -95,7 +95,7 @@ export async function tkc(): Promise<void> {
     inf.addHandler({ add: check, update: (_o, n) => check(n) });
     inf.start();
     await inf.waitForSync();
-    const writesBefore = await apiserverWrites(client);
+    const writesBefore = await apiserverWritesBy(client);
 
     const names = Array.from({ length: CLUSTERS }, (_, i) => `tkc-${String(i).padStart(2, "0")}`);
     const start = performance.now();
@@ -123,7 +123,9 @@ export async function tkc(): Promise<void> {
     const allSeconds = done.size === CLUSTERS ? (Math.max(...done.values()) - start) / 1000 : undefined;
     inf.stop();
     await new Promise((r) => setTimeout(r, 2000));
-    const writes = (await apiserverWrites(client)) - writesBefore;
+    const writesAfter = await apiserverWritesBy(client);
+    let writes = 0;
+    for (const [k, v] of writesAfter) writes += v - (writesBefore.get(k) ?? 0);
 
     const vms = (await client.list<VirtualMachine>(VirtualMachineResource, { namespace: NS })).items;
     const perHost = new Map(hosts.map((h) => [h, 0]));
@@ -152,6 +154,7 @@ export async function tkc(): Promise<void> {
         hostsOverCapacity: over,
         mostAllocatedHost: round(worst, 3),
         writesPerVM: round(writes / Math.max(1, vms.length), 1),
+        writesPerVMByKind: writesPer(writesBefore, writesAfter, vms.length),
         rssMiB: rssMiB(sim.pid()),
         target: { allRunningSeconds: 60, hostsOverCapacity: 0 },
         met: allSeconds !== undefined && allSeconds <= 60 && over === 0,

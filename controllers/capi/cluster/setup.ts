@@ -4,6 +4,7 @@ import { KubeadmControlPlaneResource } from "../../api/controlplane/kubeadmcontr
 import { anyChange } from "../../runtime/controller.ts";
 import type { Manager } from "../../runtime/manager.ts";
 import { clusterOf } from "../../shared/capi.ts";
+import { ROLLUP_DELAY_MS } from "../../shared/rollup.ts";
 import { ClusterReconciler } from "./reconciler.ts";
 
 export function setupClusterController(mgr: Manager): void {
@@ -12,6 +13,6 @@ export function setupClusterController(mgr: Manager): void {
   mgr
     .controller("cluster")
     .for(ClusterResource, { predicate: anyChange })
-    .watches(KubeadmControlPlaneResource, clusterOf, { predicate: anyChange })
+    .watches(KubeadmControlPlaneResource, clusterOf, { predicate: anyChange, delayMs: ROLLUP_DELAY_MS })
     .complete(new ClusterReconciler(mgr.client, clusters.store, kcps.store));
 }

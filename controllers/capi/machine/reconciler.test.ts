@@ -105,9 +105,10 @@ describe("MachineReconciler", () => {
     // Cluster API conditions carry no observedGeneration (the CRD would prune it).
     expect(m?.status?.conditions?.some((x) => "observedGeneration" in x)).toBe(false);
 
-    // The providerID write moved the generation on: the next pass reports it, then nothing is sent.
-    await pass(c);
-    expect(peek(c)?.status?.observedGeneration).toBe(peek(c)?.metadata.generation);
+    // The providerID write moved the generation on, and the status written with it already says so:
+    // no second status write for observedGeneration alone (the tkc benchmark's writes per VM).
+    expect(m?.status?.observedGeneration).toBe(m?.metadata.generation);
+    expect(m?.metadata.generation).toBe(2);
     const before = c.actions.length;
     await pass(c);
     expect(c.actions.slice(before)).toEqual([]);

@@ -29,6 +29,12 @@ export class MachineReconciler implements Reconciler {
     const providerID = providerIDOf(vm);
     if (providerID) h.obj.spec.providerID = providerID;
     h.obj.status = machineStatus(m, vm);
+    // Setting providerID bumps the generation by one; the status in the same write already reflects
+    // that spec (both come from this VM), so it carries the new generation instead of costing a
+    // second status write for observedGeneration alone. A concurrent spec change leaves it lower,
+    // and the next reconcile catches up.
+    if (h.obj.spec.providerID !== m.spec.providerID)
+      h.obj.status.observedGeneration = (m.metadata.generation ?? 1) + 1;
     await h.patch();
     return undefined;
   }

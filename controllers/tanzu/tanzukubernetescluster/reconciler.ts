@@ -35,6 +35,7 @@ import { hasFinalizer, isControlledBy } from "../../runtime/owner.ts";
 import { PatchHelper } from "../../runtime/patchhelper.ts";
 import { keyFor, type ResourceType, Secrets } from "../../runtime/resource.ts";
 import type { Store } from "../../runtime/store.ts";
+import { keepCapiConditionFields } from "../../shared/capiconditions.ts";
 import {
   desiredCluster,
   desiredControlPlane,
@@ -109,7 +110,7 @@ export class TKCReconciler implements Reconciler {
     const h = new PatchHelper(this.client, TanzuKubernetesClusterResource, tkc);
     h.obj.status = { ...h.obj.status, phase: "deleting" };
     markReadySummary(h.obj, READY_PARTS);
-    const latest = await h.patch();
+    const latest = await h.patch(keepCapiConditionFields(h.obj));
     if (!latest) return undefined;
     if (await this.deleteCluster(tkc)) return DELETE_POLL;
     await removeFinalizer(this.client, TanzuKubernetesClusterResource, latest, FINALIZER);
@@ -171,7 +172,7 @@ export class TKCReconciler implements Reconciler {
     markNodesHealthy(h.obj, machines);
     markUpdatesAvailable(h.obj, kcp, this.c.releases.list());
     markReadySummary(h.obj, READY_PARTS);
-    await h.patch();
+    await h.patch(keepCapiConditionFields(h.obj));
     return undefined;
   }
 
@@ -186,7 +187,7 @@ export class TKCReconciler implements Reconciler {
     h.obj.status = { ...h.obj.status, phase: "failed" };
     markReleaseCompatible(h.obj, release);
     markFalse(h.obj, "Ready", problem.reason, problem.message);
-    await h.patch();
+    await h.patch(keepCapiConditionFields(h.obj));
     return undefined; // a class, binding or release appearing wakes us
   }
 

@@ -15,6 +15,7 @@ import { anyChange, type Request } from "../../runtime/controller.ts";
 import type { Manager } from "../../runtime/manager.ts";
 import { keyFor, Namespaces } from "../../runtime/resource.ts";
 import { clusterOf } from "../../shared/capi.ts";
+import { ROLLUP_DELAY_MS } from "../../shared/rollup.ts";
 import { nameOf } from "./desired.ts";
 import { registerPhaseGauge } from "./metrics.ts";
 import { CLUSTER_INDEX, type TKCCaches, TKCReconciler } from "./reconciler.ts";
@@ -46,15 +47,16 @@ export function setupTanzuKubernetesClusterController(mgr: Manager): void {
       .list()
       .filter((t) => t.metadata.namespace === ns)
       .map(toRequest);
+  const rollup = { predicate: anyChange, delayMs: ROLLUP_DELAY_MS };
   mgr
     .controller("tanzukubernetescluster")
     .for(TanzuKubernetesClusterResource)
-    .owns(ClusterResource, { predicate: anyChange })
-    .watches(KubeadmControlPlaneResource, clusterOf, { predicate: anyChange })
-    .watches(MachineDeploymentResource, clusterOf, { predicate: anyChange })
-    .watches(MachineResource, clusterOf, { predicate: anyChange })
-    .watches(VirtualMachineResource, clusterOf, { predicate: anyChange })
-    .watches(VirtualMachineServiceResource, clusterOf, { predicate: anyChange })
+    .owns(ClusterResource, rollup)
+    .watches(KubeadmControlPlaneResource, clusterOf, rollup)
+    .watches(MachineDeploymentResource, clusterOf, rollup)
+    .watches(MachineResource, clusterOf, rollup)
+    .watches(VirtualMachineResource, clusterOf, rollup)
+    .watches(VirtualMachineServiceResource, clusterOf, rollup)
     .watches(VirtualMachineClassResource, (o) => tkcsIn(o.metadata?.namespace))
     .watches(Namespaces, (o) => tkcsIn(o.metadata?.name))
     .watches(TanzuKubernetesReleaseResource, () => c.tkcs.list().map(toRequest))

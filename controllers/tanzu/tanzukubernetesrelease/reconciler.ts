@@ -10,6 +10,7 @@ import type { Reconciler, Request, Result } from "../../runtime/controller.ts";
 import { isAlreadyExists } from "../../runtime/errors.ts";
 import { PatchHelper } from "../../runtime/patchhelper.ts";
 import type { Store } from "../../runtime/store.ts";
+import { keepCapiConditionFields } from "../../shared/capiconditions.ts";
 import { tkrName } from "../../shared/tkr.ts";
 import { desiredRelease } from "./releases.ts";
 
@@ -27,7 +28,7 @@ export class ReleaseReconciler implements Reconciler {
     h.obj.status = { ...h.obj.status, observedGeneration: tkr.metadata.generation };
     markTrue(h.obj, "Ready", "Ready");
     markTrue(h.obj, "Compatible", "Compatible");
-    await h.patch();
+    await h.patch(keepCapiConditionFields(h.obj));
     return undefined;
   }
 
