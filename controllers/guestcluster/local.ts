@@ -45,6 +45,8 @@ export interface LocalRuntimeOptions {
 export interface EnsureResult {
   adopted: Component[];
   started: Component[];
+  /** Not started yet: they wait for the API server. */
+  pending: Component[];
 }
 
 /** Refuses anything but 127.0.0.0/8: the local runtime must never bind or dial another network. */
@@ -86,17 +88,29 @@ export class LocalGuestRuntime {
     return pid;
   }
 
-  /** Starts what of the guest is not running; adopts what is. Idempotent. */
+  /**
+   * Starts what of the guest is not running; adopts what is. Idempotent. The controller-manager and
+   * the scheduler start only once the API server answers /readyz: started earlier, they exit at once
+   * (they read the request-header CA from kube-system at startup) — so call again until `pending` is empty.
+   */
   async ensure(spec: GuestSpec): Promise<EnsureResult> {
     assertLoopback(spec.vip);
     const dir = this.dirOf(spec.namespace, spec.name);
     mkdirSync(join(dir, "etcd"), { recursive: true, mode: 0o700 });
     if (!existsSync(join(dir, "pki", "done"))) await this.writePki(spec, dir);
-    const result: EnsureResult = { adopted: [], started: [] };
+    const result: EnsureResult = { adopted: [], started: [], pending: [] };
+    let apiReady: boolean | undefined;
     for (const c of COMPONENTS) {
       if (this.pidOf(spec.namespace, spec.name, c) !== undefined) {
         result.adopted.push(c);
         continue;
+      }
+      if (c === "kube-controller-manager" || c === "kube-scheduler") {
+        apiReady ??= await this.ready(spec);
+        if (!apiReady) {
+          result.pending.push(c);
+          continue;
+        }
       }
       this.start(dir, c, this.argsOf(spec, dir, c));
       result.started.push(c);
