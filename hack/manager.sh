@@ -108,7 +108,10 @@ case "${1:-}" in
     kc=$(kubeconfig)
     wait_in_effect
     mkdir -p "$state"
-    setsid node dist/controllers/main.js --kubeconfig "$kc" --namespace "$ns" --bind-address "$addr" \
+    # For guestClusters.runtime=local (docs/guest-clusters.md): the guests' state and binaries.
+    PACIFIC_GUEST_STATE_DIR=${PACIFIC_GUEST_STATE_DIR:-$state/guests} PACIFIC_KUBERNETES_BIN=$k8s_bin \
+      PACIFIC_ETCD_BIN=$(bash "$root/hack/build-tools.sh" --print-dir etcd) \
+      setsid node dist/controllers/main.js --kubeconfig "$kc" --namespace "$ns" --bind-address "$addr" \
       --settings-configmap "${PACIFIC_SETTINGS_CONFIGMAP:-pacific-settings}" >>"$logfile" 2>&1 </dev/null &
     echo $! >"$pidfile"
     for _ in $(seq 1 60); do
