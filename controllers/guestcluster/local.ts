@@ -61,7 +61,7 @@ export function firstServiceIp(cidr: string): string {
   const o = (base ?? "").split(".").map(Number);
   if (o.length !== 4 || o.some((n) => !Number.isInteger(n) || n < 0 || n > 255))
     throw new Error(`not an IPv4 CIDR: ${cidr}`);
-  const n = (((o[0]! << 24) >>> 0) + (o[1]! << 16) + (o[2]! << 8) + o[3]! + 1) >>> 0;
+  const n = (o.reduce((acc, octet) => acc * 256 + octet, 0) + 1) >>> 0;
   return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
 }
 
