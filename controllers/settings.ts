@@ -24,6 +24,11 @@ export interface SimulationSettings {
   vipPool: string;
   /** The workload network VMs get their primary IPv4 address from. */
   vmNetwork: string;
+  /**
+   * What serves a TKC's guest control plane: `local` (processes of the upstream binaries on this
+   * machine, docs/guest-clusters.md), `pods` (not built yet) or `none` (no control plane).
+   */
+  guestClustersRuntime: "local" | "pods" | "none";
 }
 
 export const defaultSettings: SimulationSettings = {
@@ -37,6 +42,7 @@ export const defaultSettings: SimulationSettings = {
   datastoreCapacity: "10Ti",
   vipPool: "192.168.128.0/24",
   vmNetwork: "10.244.0.0/16",
+  guestClustersRuntime: "none",
 };
 
 /** ConfigMap key → environment variable, for each setting. */
@@ -51,6 +57,7 @@ export const settingKeys = {
   datastoreCapacity: "PACIFIC_DATASTORE_CAPACITY",
   vipPool: "PACIFIC_VIP_POOL",
   vmNetwork: "PACIFIC_VM_NETWORK",
+  guestClustersRuntime: "PACIFIC_GUEST_CLUSTERS_RUNTIME",
 } as const;
 
 const durationPart = /([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)/g;
@@ -100,6 +107,7 @@ export function loadSettings(
     datastoreCapacity: raw("datastoreCapacity") ?? defaultSettings.datastoreCapacity,
     vipPool: raw("vipPool") ?? defaultSettings.vipPool,
     vmNetwork: raw("vmNetwork") ?? defaultSettings.vmNetwork,
+    guestClustersRuntime: guestRuntime(raw("guestClustersRuntime") ?? defaultSettings.guestClustersRuntime),
   };
   for (const key of ["vipPool", "vmNetwork"] as const) {
     try {
@@ -118,6 +126,11 @@ export function loadSettings(
     throw new Error(`setting datastoreCapacity: ${(e as Error).message}`);
   }
   return settings;
+}
+
+function guestRuntime(v: string): SimulationSettings["guestClustersRuntime"] {
+  if (v === "local" || v === "pods" || v === "none") return v;
+  throw new Error(`setting guestClustersRuntime: ${JSON.stringify(v)} is not one of local, pods, none`);
 }
 
 /** A stable 32-bit hash of a string: FNV-1a, then murmur3's finaliser so similar strings spread. */

@@ -17,6 +17,7 @@ import { defaultConfig, type PacificConfig } from "./config.ts";
 import { Heartbeat } from "./esxihost/heartbeat.ts";
 import { registerHostMetrics } from "./esxihost/metrics.ts";
 import { setupESXiHostController } from "./esxihost/setup.ts";
+import { localRuntimeFromEnv, setupGuestClusterController } from "./guestcluster/setup.ts";
 import { setupHostFailureController } from "./hostfailure/setup.ts";
 import { setupRegistry } from "./registry/setup.ts";
 import type { Manager } from "./runtime/manager.ts";
@@ -64,6 +65,8 @@ export function setupControllers(mgr: Manager, config: PacificConfig = defaultCo
     setupMachineController(mgr);
     setupTanzuKubernetesClusterController(mgr);
     setupTanzuKubernetesReleaseController(mgr, config.releases);
+    // Guest control planes (docs/guest-clusters.md); `none` keeps the placeholder kubeconfig.
+    if (settings.guestClustersRuntime === "local") setupGuestClusterController(mgr, localRuntimeFromEnv());
   }
   return inv;
 }

@@ -6,5 +6,12 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 mode=$(cat .cluster/up-mode 2>/dev/null || echo local)
 bash hack/manager.sh stop || true
+# Guest control planes (guestClusters.runtime=local) outlive the manager by design: stop exactly
+# the pids in their pid files whose command line still names their guest's directory.
+for pidfile in .cluster/guests/*/*/*.pid; do
+  [ -f "$pidfile" ] || continue
+  pid=$(cat "$pidfile") dir=$(dirname "$pidfile")
+  if [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$dir"; then kill -TERM "$pid" 2>/dev/null || true; fi
+done
 if [ "$mode" = kind ]; then KIND=1 bash hack/cluster.sh down; else bash hack/cluster.sh down; fi
 echo "pacific is down"

@@ -110,7 +110,10 @@ case "${1:-}" in
     mkdir -p "$state"
     # The Registry Service's settings, when hack/cluster.sh started the registry (hack/registry.sh).
     if [ -f "$state/registry/manager.env" ]; then set -a; source "$state/registry/manager.env"; set +a; fi
-    setsid node dist/controllers/main.js --kubeconfig "$kc" --namespace "$ns" --bind-address "$addr" \
+    # For guestClusters.runtime=local (docs/guest-clusters.md): the guests' state and binaries.
+    PACIFIC_GUEST_STATE_DIR=${PACIFIC_GUEST_STATE_DIR:-$state/guests} PACIFIC_KUBERNETES_BIN=$k8s_bin \
+      PACIFIC_ETCD_BIN=$(bash "$root/hack/build-tools.sh" --print-dir etcd) \
+      setsid node dist/controllers/main.js --kubeconfig "$kc" --namespace "$ns" --bind-address "$addr" \
       --settings-configmap "${PACIFIC_SETTINGS_CONFIGMAP:-pacific-settings}" >>"$logfile" 2>&1 </dev/null &
     echo $! >"$pidfile"
     for _ in $(seq 1 60); do

@@ -33,7 +33,10 @@ if [ $mode = kind ]; then
     --set image.repository=pacific --set image.tag=dev --set image.pullPolicy=Never --wait --timeout 5m
   kubectl -n $ns rollout status deploy/pacific --timeout=3m
 else
-  helm upgrade --install pacific charts/pacific -n $ns --create-namespace --set replicas=0 --wait
+  # VIPs on loopback. Guest clusters as local processes are opt-in while that runtime is in its first
+  # part: PACIFIC_GUEST_CLUSTERS=local npm run up (docs/guest-clusters.md).
+  helm upgrade --install pacific charts/pacific -n $ns --create-namespace --set replicas=0 \
+    --set guestClusters.runtime="${PACIFIC_GUEST_CLUSTERS:-none}" --set network.vipPool=127.0.100.0/24 --wait
   say "manager (out of cluster, as ServiceAccount $ns/pacific)"
   bash hack/manager.sh start
 fi

@@ -1,0 +1,141 @@
+// The guest-cluster controller's reconciler (runtime `local`): when the first control-plane
+// Machine's VM of a Cluster is powered on, it makes the cluster's PKI (Cluster API's -ca, -etcd,
+// -proxy, -sa Secrets, made once and reused after a restart), starts or adopts the guest control
+// plane's processes, and once the guest's /readyz answers writes the real admin kubeconfig into
+// <cluster>-kubeconfig. Every 10 s it ensures again, which restarts a process that died. Deleting
+// the Cluster stops the processes and removes their files before the finalizer goes.
+import type { V1Secret } from "@kubernetes/client-node";
+import { parse } from "yaml";
+import type { Cluster } from "../api/cluster/cluster.ts";
+import { ClusterResource } from "../api/cluster/cluster.ts";
+import type { Machine } from "../api/cluster/machine.ts";
+import { CapiLabels } from "../api/contracts.ts";
+import type { Client } from "../runtime/client.ts";
+import type { Reconciler, Request, Result } from "../runtime/controller.ts";
+import { ignoreAlreadyExists } from "../runtime/errors.ts";
+import { ensureFinalizer, removeFinalizer } from "../runtime/finalizers.ts";
+import type { Logger } from "../runtime/log.ts";
+import { Secrets } from "../runtime/resource.ts";
+import type { Store } from "../runtime/store.ts";
+import { controlPlaneUp, guestNetwork } from "./decide.ts";
+import { assertLoopback, GUEST_API_PORT, type LocalGuestRuntime } from "./local.ts";
+import { type ClusterPki, newClusterPki, signLeaf } from "./pki.ts";
+import {
+  kubeconfigSecret,
+  pkiFromSecrets,
+  pkiSecrets,
+  renderKubeconfig,
+  type SecretOwner,
+  secretNames,
+} from "./secrets.ts";
+
+export const GUEST_FINALIZER = "guestcluster.pacific.dev/local-control-plane";
+const RESYNC_MS = 10_000;
+
+export class GuestClusterReconciler implements Reconciler {
+  constructor(
+    private readonly client: Client,
+    private readonly clusters: Store<Cluster>,
+    private readonly machines: Store<Machine>,
+    private readonly secrets: Store<V1Secret>,
+    private readonly runtime: LocalGuestRuntime,
+    private readonly log: Logger,
+  ) {}
+
+  async reconcile(req: Request): Promise<Result | undefined> {
+    const found = this.clusters.get(req.namespace, req.name);
+    if (!found) return undefined;
+    const ns = found.metadata.namespace ?? "";
+    const name = found.metadata.name ?? "";
+    if (found.metadata.deletionTimestamp) {
+      await this.runtime.stop(ns, name);
+      await removeFinalizer(this.client, ClusterResource, found, GUEST_FINALIZER);
+      return undefined;
+    }
+    const net = guestNetwork(found);
+    if (!net || !controlPlaneUp(this.machinesOf(ns, name))) return undefined;
+    assertLoopback(net.vip); // never bind or dial anything but loopback
+    const cluster = await ensureFinalizer(this.client, ClusterResource, found, GUEST_FINALIZER);
+    const owner: SecretOwner = {
+      apiVersion: cluster.apiVersion ?? "cluster.x-k8s.io/v1beta1",
+      kind: "Cluster",
+      name,
+      uid: cluster.metadata.uid ?? "",
+    };
+    const pki = await this.ensurePki(ns, name, owner);
+    const spec = { namespace: ns, name, ...net, pki };
+    const { started, pending } = await this.runtime.ensure(spec);
+    if (started.length)
+      this.log.info({ cluster: `${ns}/${name}`, started }, "guest control plane processes started");
+    if (pending.length || !(await this.runtime.ready(spec))) return { requeueAfter: 500 };
+    await this.ensureKubeconfig(ns, name, owner, pki, `https://${net.vip}:${GUEST_API_PORT}`);
+    return { requeueAfter: RESYNC_MS };
+  }
+
+  private machinesOf(ns: string, cluster: string): Machine[] {
+    return this.machines
+      .list()
+      .filter((m) => m.metadata.namespace === ns && m.metadata.labels?.[CapiLabels.clusterName] === cluster);
+  }
+
+  /**
+   * The PKI from its Secrets; made and stored when none of them exists. Some but not all present
+   * means our own creates are not in the cache yet (or somebody deleted one): retry, never mint a
+   * second CA over a half-kept one. Needs only list/watch/create on Secrets.
+   */
+  private async ensurePki(ns: string, cluster: string, owner: SecretOwner): Promise<ClusterPki> {
+    const cached = pkiFromSecrets(cluster, (n) => this.secrets.get(ns, n));
+    if (cached) return cached;
+    const parts = ["ca", "etcd", "proxy", "sa"] as const;
+    const present = parts.filter((p) => this.secrets.get(ns, secretNames[p](cluster)));
+    if (present.length)
+      throw new Error(
+        `${ns}/${cluster}: PKI Secrets incomplete (have ${present.join(", ")}), waiting for the rest`,
+      );
+    const pki = await newClusterPki();
+    for (const s of pkiSecrets(ns, cluster, owner, pki)) await this.client.create(Secrets, s);
+    return pki;
+  }
+
+  /** <cluster>-kubeconfig with the guest's CA and an admin certificate; replaced when it trusts another CA. */
+  private async ensureKubeconfig(
+    ns: string,
+    cluster: string,
+    owner: SecretOwner,
+    pki: ClusterPki,
+    server: string,
+  ): Promise<void> {
+    const current = this.secrets.get(ns, secretNames.kubeconfig(cluster));
+    if (current && kubeconfigTrusts(current, pki.ca.cert, server)) return;
+    const admin = await signLeaf(pki.ca, {
+      commonName: "kubernetes-admin",
+      organizations: ["system:masters"],
+      usage: "client",
+    });
+    const want = kubeconfigSecret(
+      ns,
+      cluster,
+      owner,
+      renderKubeconfig(cluster, server, pki.ca.cert, `${cluster}-admin`, admin),
+    );
+    if (!current) {
+      await this.client.create(Secrets, want).catch(ignoreAlreadyExists);
+      return;
+    }
+    await this.client.patch(Secrets, secretNames.kubeconfig(cluster), ns, { data: want.data });
+  }
+}
+
+/** True when the Secret's kubeconfig points at `server` and embeds `caCert` (no insecure flag). */
+export function kubeconfigTrusts(s: V1Secret, caCert: string, server: string): boolean {
+  try {
+    const kc = parse(Buffer.from(s.data?.value ?? "", "base64").toString("utf8"));
+    const c = kc?.clusters?.[0]?.cluster;
+    return (
+      c?.server === server &&
+      Buffer.from(c?.["certificate-authority-data"] ?? "", "base64").toString("utf8") === caCert
+    );
+  } catch {
+    return false;
+  }
+}

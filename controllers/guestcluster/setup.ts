@@ -1,0 +1,52 @@
+// The guest-cluster controller's wiring (runtime `local` only): Clusters, the Machines that tell
+// when a control plane's VM is powered on, and Cluster API's Secrets (the same informer as the TKC
+// controller's). Where the binaries and the guests' state live comes from the manager's
+// environment, which hack/manager.sh sets for a local cluster.
+import { ClusterResource } from "../api/cluster/cluster.ts";
+import { MachineResource } from "../api/cluster/machine.ts";
+import { CapiLabels } from "../api/contracts.ts";
+import { anyChange } from "../runtime/controller.ts";
+import type { Manager } from "../runtime/manager.ts";
+import { Secrets } from "../runtime/resource.ts";
+import { clusterOf } from "../shared/capi.ts";
+import { LocalGuestRuntime } from "./local.ts";
+import { GuestClusterReconciler } from "./reconciler.ts";
+
+export interface LocalGuestEnv {
+  PACIFIC_GUEST_STATE_DIR?: string;
+  PACIFIC_KUBERNETES_BIN?: string;
+  PACIFIC_ETCD_BIN?: string;
+}
+
+export function localRuntimeFromEnv(env: LocalGuestEnv = process.env): LocalGuestRuntime {
+  const {
+    PACIFIC_GUEST_STATE_DIR: stateDir,
+    PACIFIC_KUBERNETES_BIN: kubernetesBin,
+    PACIFIC_ETCD_BIN: etcdBin,
+  } = env;
+  if (!stateDir || !kubernetesBin || !etcdBin)
+    throw new Error(
+      "guestClustersRuntime=local needs PACIFIC_GUEST_STATE_DIR, PACIFIC_KUBERNETES_BIN and PACIFIC_ETCD_BIN (hack/manager.sh sets them)",
+    );
+  return new LocalGuestRuntime({ stateDir, kubernetesBin, etcdBin });
+}
+
+export function setupGuestClusterController(mgr: Manager, runtime: LocalGuestRuntime): void {
+  const clusters = mgr.informer(ClusterResource);
+  const machines = mgr.informer(MachineResource);
+  const secrets = mgr.informer(Secrets, { labelSelector: CapiLabels.clusterName });
+  mgr
+    .controller("guestcluster")
+    .for(ClusterResource, { predicate: anyChange })
+    .watches(MachineResource, clusterOf, { predicate: anyChange })
+    .complete(
+      new GuestClusterReconciler(
+        mgr.client,
+        clusters.store,
+        machines.store,
+        secrets.store,
+        runtime,
+        mgr.log.child({ controller: "guestcluster" }),
+      ),
+    );
+}
