@@ -23,9 +23,9 @@ import {
   type VirtualMachineService,
   VirtualMachineServiceResource,
 } from "../../api/vmoperator/virtualmachineservice.ts";
+import { markFalse, markReadySummary } from "../../runtime/capiconditions.ts";
 import { ensureChild } from "../../runtime/children.ts";
 import type { Client, KubeObject } from "../../runtime/client.ts";
-import { markFalse, markReadySummary } from "../../runtime/conditions.ts";
 import type { Reconciler, Request, Result } from "../../runtime/controller.ts";
 import { ignoreAlreadyExists, ignoreNotFound } from "../../runtime/errors.ts";
 import type { EventRecorder } from "../../runtime/events.ts";
@@ -179,7 +179,7 @@ export class TKCReconciler implements Reconciler {
     if (warn) this.events.event(h.obj, "Warning", problem.reason, "Validate", problem.message);
     h.obj.status = { ...h.obj.status, phase: "failed" };
     markReleaseCompatible(h.obj, release);
-    markFalse(h.obj, "Ready", problem.reason, problem.message);
+    markFalse(h.obj, "Ready", problem.reason, "Error", problem.message);
     await h.patch();
     return undefined; // a class, binding or release appearing wakes us
   }

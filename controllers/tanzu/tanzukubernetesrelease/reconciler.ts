@@ -4,8 +4,8 @@ import {
   type TanzuKubernetesRelease,
   TanzuKubernetesReleaseResource,
 } from "../../api/run/tanzukubernetesrelease.ts";
+import { markTrue } from "../../runtime/capiconditions.ts"; // TKR conditions are Cluster API v1beta1's
 import type { Client } from "../../runtime/client.ts";
-import { markTrue } from "../../runtime/conditions.ts";
 import type { Reconciler, Request, Result } from "../../runtime/controller.ts";
 import { isAlreadyExists } from "../../runtime/errors.ts";
 import { PatchHelper } from "../../runtime/patchhelper.ts";
