@@ -66,7 +66,11 @@ describe("v1beta1 conditions", () => {
       reason: "Broken",
       message: "no room",
     });
-    expect(v1beta1Summary(conds, ["Z"])).toMatchObject({ status: "Unknown", message: "waiting for Z" });
+    expect(v1beta1Summary(conds, ["Z"])).toMatchObject({
+      status: "Unknown",
+      reason: "Pending",
+      message: "waiting for Z",
+    });
     const ok = setV1Beta1Conditions(undefined, [{ type: "A", status: "True" }]);
     expect(v1beta1Summary(ok, ["A"])).toEqual({ type: "Ready", status: "True" });
   });

@@ -120,7 +120,8 @@ export function v1beta1Summary(
     return {
       type: readyType,
       status: "Unknown",
-      reason: unknown?.reason,
+      // A reason always, so a reader can tell "not known yet" from a summary that lost its cause.
+      reason: unknown?.reason ?? "Pending",
       message: unknown?.message ?? `waiting for ${missing.join(", ")}`,
     };
   return { type: readyType, status: "True" };
