@@ -9,6 +9,9 @@ RUN npm ci --no-audit --no-fund --loglevel=error
 COPY tsconfig.json tsconfig.build.json ./
 COPY controllers ./controllers
 COPY test/bench ./test/bench
+# The web UI: bundled by esbuild (hack/build-ui.mjs, part of npm run build) into dist/ui-assets.
+COPY ui ./ui
+COPY hack/build-ui.mjs ./hack/build-ui.mjs
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund --loglevel=error
 
 FROM gcr.io/distroless/nodejs20-debian12:nonroot
@@ -19,6 +22,7 @@ ENV NODE_ENV=production PATH=/nodejs/bin:/usr/local/bin:/usr/bin:/bin
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist/controllers ./dist/controllers
+COPY --from=build /src/dist/ui-assets ./dist/ui-assets
 USER 65532:65532
 EXPOSE 8080
 ENTRYPOINT ["/nodejs/bin/node", "dist/controllers/main.js"]

@@ -1,5 +1,5 @@
-// The Pacific manager: every controller in one process, leader-elected, serving /healthz, /readyz
-// and /metrics. Configuration by flags, each with an environment variable of the same meaning.
+// The Pacific manager: every controller in one process, leader-elected, serving /healthz, /readyz,
+// /metrics and the web UI (/ui/). Configuration by flags, each with an environment variable of the same meaning.
 import { parseArgs } from "node:util";
 import * as k8s from "@kubernetes/client-node";
 import { loadConfig, type PacificConfig } from "./config.ts";
@@ -7,6 +7,7 @@ import { newLogger } from "./runtime/log.ts";
 import { Manager } from "./runtime/manager.ts";
 import { parseDuration } from "./settings.ts";
 import { setupControllers } from "./setup.ts";
+import { setupUi } from "./ui/setup.ts";
 
 const { values: flags } = parseArgs({
   options: {
@@ -22,6 +23,7 @@ const { values: flags } = parseArgs({
     },
     "log-level": { type: "string", default: process.env.LOG_LEVEL ?? "info" },
     "watch-timeout": { type: "string", default: process.env.PACIFIC_WATCH_TIMEOUT ?? "150s" },
+    ui: { type: "string", default: process.env.PACIFIC_UI ?? "true" },
     help: { type: "boolean", default: false },
   },
 });
@@ -36,6 +38,7 @@ if (flags.help) {
   --kube-api-burst N         (default 400)
   --settings-configmap NAME  ConfigMap (in --namespace) with the simulation settings and VM classes (default pacific-settings)
   --watch-timeout DURATION   restart a watch silent for this long (default 150s; bookmarks come every minute)
+  --ui true|false            serve the web UI under /ui/ on the --bind-address port (default true)
   --log-level LEVEL          debug, info, warn, error (default info)`);
   process.exit(0);
 }
@@ -67,7 +70,8 @@ try {
   log.error({ err: (e as Error).message }, "cannot load the settings");
   process.exit(1);
 }
-setupControllers(mgr, config);
+const inventory = setupControllers(mgr, config);
+if (flags.ui !== "false") setupUi(mgr, inventory, config);
 mgr.installSignalHandlers();
 await mgr.start();
 log.info(

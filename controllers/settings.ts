@@ -63,7 +63,7 @@ export function parseDuration(s: string): number {
   let total = 0;
   let matched = "";
   for (const m of t.matchAll(durationPart)) {
-    total += Number(m[1]) * unitMs[m[2]!]!;
+    total += Number(m[1]) * (unitMs[m[2] ?? ""] ?? Number.NaN);
     matched += m[0];
   }
   if (!t || matched !== t)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine lacks for Pacific, and nothing it already has:
-# Debian packages (openssl, curl, util-linux, prometheus), the npm packages, and the upstream
+# Debian packages (openssl, curl, util-linux, prometheus, chromium for the UI tests), the npm packages, and the upstream
 # binaries built from the Go module proxy (etcd, Kubernetes, helm; cached in ~/.cache/pacific).
 # Needs Go and Node.js 20; Debian packages need root (or sudo).
 set -euo pipefail
@@ -12,7 +12,7 @@ command -v go >/dev/null || { say "Go is required to build the control plane fro
 command -v node >/dev/null || { say "Node.js 20 is required"; exit 1; }
 
 missing=()
-for pair in openssl:openssl curl:curl setsid:util-linux prometheus:prometheus promtool:prometheus; do
+for pair in openssl:openssl curl:curl setsid:util-linux prometheus:prometheus promtool:prometheus chromium:chromium; do
   command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -56,9 +56,22 @@ kubectl wait --for=condition=Ready tanzukubernetescluster --all -A --timeout=300
 
 say "running"
 kubectl get esx,svns,scb,vpod,tkc -A
+
+# The web UI takes a Kubernetes bearer token: one of a ServiceAccount bound to cluster-admin, made for
+# this local cluster only (a real admin logs in with their own token; the UI acts with it).
+kubectl create serviceaccount -n $ns pacific-ui-admin --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+kubectl create clusterrolebinding pacific-ui-admin --clusterrole=cluster-admin \
+  --serviceaccount=$ns:pacific-ui-admin --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+ui_token=$(kubectl create token -n $ns pacific-ui-admin --duration=24h)
 cat <<EOF2
 
-Pacific is up ($mode). Try:
+Pacific is up ($mode).
+
+Web UI: $( [ $mode = local ] && echo "http://127.0.0.1:8080/ui/" || echo "kubectl -n $ns port-forward svc/pacific-metrics 8080, then http://127.0.0.1:8080/ui/")
+  log in with this token (valid 24 h; a new one: kubectl create token -n $ns pacific-ui-admin):
+  $ui_token
+
+Try:
   export KUBECONFIG=$KUBECONFIG PATH=$(dirname "$(command -v kubectl)"):\$PATH
   kubectl get esx,svns,vpod,tkc -A                  # hosts, namespaces, vSphere Pods, clusters
   kubectl get cluster,kcp,md,machine,vm -n dev-ns   # the TKC's Cluster API graph and its VMs

@@ -35,13 +35,13 @@ describe("setCondition", () => {
       observedGeneration: 2,
       lastTransitionTime: "2026-01-01T00:00:00Z",
     });
-    expect(a[0]!.reason).toBe("A"); // input untouched
+    expect(a[0]?.reason).toBe("A"); // input untouched
   });
 
   it("moves lastTransitionTime when the status flips", () => {
     const a = setCondition(undefined, { type: "Ready", status: "False", reason: "A", message: "" }, t1);
     const b = setCondition(a, { type: "Ready", status: "True", reason: "Ready", message: "" }, t2);
-    expect(findCondition(b, "Ready")!.lastTransitionTime).toBe("2026-01-01T00:05:00Z");
+    expect(findCondition(b, "Ready")?.lastTransitionTime).toBe("2026-01-01T00:05:00Z");
   });
 
   it("rejects a reason the API server would reject", () => {

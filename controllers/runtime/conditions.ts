@@ -3,6 +3,8 @@
 
 export type ConditionStatus = "True" | "False" | "Unknown";
 
+import { must } from "./must.js";
+
 export interface Condition {
   type: string;
   status: ConditionStatus;
@@ -48,7 +50,7 @@ export function setCondition(
     list.push({ ...cond, lastTransitionTime: cond.lastTransitionTime ?? nowString });
     return list;
   }
-  const old = list[i]!;
+  const old = must(list[i], "condition at the found index");
   list[i] = {
     ...old,
     ...cond,

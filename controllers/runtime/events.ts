@@ -68,7 +68,7 @@ export class EventRecorder {
     if (!b) {
       b = { tokens: this.burst, last: now, recent: new Map() };
       this.buckets.set(object, b);
-      if (this.buckets.size > 10_000) this.buckets.delete(this.buckets.keys().next().value!);
+      if (this.buckets.size > 10_000) dropOldest(this.buckets);
     }
     const seen = b.recent.get(what);
     if (seen !== undefined && now - seen < 60_000) return false;
@@ -77,7 +77,13 @@ export class EventRecorder {
     if (b.tokens < 1) return false;
     b.tokens -= 1;
     b.recent.set(what, now);
-    if (b.recent.size > 50) b.recent.delete(b.recent.keys().next().value!);
+    if (b.recent.size > 50) dropOldest(b.recent);
     return true;
   }
+}
+
+/** Maps and sets iterate in insertion order, so the first key is the oldest. */
+function dropOldest<K>(c: { keys(): IterableIterator<K>; delete(k: K): boolean }): void {
+  const first = c.keys().next();
+  if (!first.done) c.delete(first.value);
 }

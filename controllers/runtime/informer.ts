@@ -204,8 +204,8 @@ export class Informer<T extends KubeObject> {
     }
     for (const key of [...this.store.keys()]) {
       if (seen.has(key)) continue;
-      const gone = this.store.delete(key)!;
-      this.emit("delete", gone);
+      const gone = this.store.delete(key);
+      if (gone) this.emit("delete", gone);
     }
   }
 
@@ -281,7 +281,7 @@ export class Informer<T extends KubeObject> {
     for (const h of this.handlers) {
       try {
         if (type === "add") h.add?.(obj);
-        else if (type === "update") h.update?.(old!, obj);
+        else if (type === "update") h.update?.(old ?? obj, obj);
         else h.delete?.(obj);
       } catch (e) {
         this.log.error({ err: String(e), resource: this.resource.plural }, "event handler threw");

@@ -44,6 +44,12 @@ export interface ManagerOptions {
   onLeaseLost?: () => void;
 }
 
+/**
+ * A handler mounted on the manager's HTTP port under a path prefix (the web UI under /ui/). It runs
+ * on every replica, leader or not, and answers the request itself.
+ */
+export type HttpHandler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void> | void;
+
 /** Work other than a controller that runs only on the leader (the Spherelet's heartbeats, say). */
 export interface Runnable {
   start(): void;
@@ -60,6 +66,7 @@ export class Manager implements ControllerHost {
   private readonly controllers: Controller[] = [];
   private readonly runnables: Runnable[] = [];
   private readonly readyChecks = new Map<string, () => string | undefined>();
+  private readonly mounts: Array<{ prefix: string; handler: HttpHandler }> = [];
   private elector: LeaderElector | undefined;
   private server: http.Server | undefined;
   private started = false;
@@ -154,6 +161,12 @@ export class Manager implements ControllerHost {
     });
   }
 
+  /** Serves `prefix` (e.g. "/ui/") with `handler`; a request for the prefix without its slash redirects. */
+  mount(prefix: string, handler: HttpHandler): void {
+    if (!prefix.startsWith("/") || !prefix.endsWith("/")) throw new Error(`mount ${prefix}: want "/name/"`);
+    this.mounts.push({ prefix, handler });
+  }
+
   /** Adds a readiness check: it returns undefined when ready, or the reason it is not. */
   addReadyCheck(name: string, check: () => string | undefined): void {
     this.readyChecks.set(name, check);
@@ -232,8 +245,11 @@ export class Manager implements ControllerHost {
       await this.elector?.stop();
       this.leading = false;
       for (const inf of this.informers.values()) inf.stop();
-      await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+      // Close every connection at once: a long-lived response (the UI's event stream) would otherwise
+      // hold close() open for good.
+      const closed = new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
       this.server?.closeAllConnections();
+      await closed;
     })();
     return this.stopping;
   }
@@ -253,12 +269,13 @@ export class Manager implements ControllerHost {
 
   private serve(): Promise<void> {
     const [host, port] = splitHostPort(this.opts.bindAddress ?? "0.0.0.0:8080");
-    this.server = http.createServer((req, res) => {
+    const server = http.createServer((req, res) => {
       void this.handle(req, res);
     });
+    this.server = server;
     return new Promise((resolve, reject) => {
-      this.server!.once("error", reject);
-      this.server!.listen(port, host, () => {
+      server.once("error", reject);
+      server.listen(port, host, () => {
         this.log.info({ address: this.address }, "serving /healthz, /readyz and /metrics");
         resolve();
       });
@@ -266,7 +283,7 @@ export class Manager implements ControllerHost {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const path = (req.url ?? "/").split("?")[0];
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
     if (path === "/healthz" || path === "/livez") {
       res.writeHead(200, { "Content-Type": "text/plain" }).end("ok");
     } else if (path === "/readyz") {
@@ -276,7 +293,20 @@ export class Manager implements ControllerHost {
       const body = await this.metrics.registry.metrics();
       res.writeHead(200, { "Content-Type": this.metrics.registry.contentType }).end(body);
     } else {
-      res.writeHead(404).end("not found");
+      const mount = this.mounts.find((m) => path.startsWith(m.prefix) || path === m.prefix.slice(0, -1));
+      if (!mount) {
+        res.writeHead(404).end("not found");
+      } else if (path === mount.prefix.slice(0, -1)) {
+        res.writeHead(308, { Location: mount.prefix }).end();
+      } else {
+        try {
+          await mount.handler(req, res);
+        } catch (e) {
+          this.log.error({ err: String(e), path }, "HTTP handler failed");
+          if (!res.headersSent) res.writeHead(500, { "Content-Type": "text/plain" });
+          res.end("internal error");
+        }
+      }
     }
   }
 }

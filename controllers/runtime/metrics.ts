@@ -14,104 +14,88 @@ const queueBuckets = Array.from({ length: 12 }, (_, i) => 1e-8 * 10 ** i);
 export const RECONCILE_RESULTS = ["success", "error", "requeue", "requeue_after"] as const;
 export type ReconcileResult = (typeof RECONCILE_RESULTS)[number];
 
+const CONTROLLER = ["controller"] as const;
+const QUEUE = ["name", "controller"] as const;
+
 export class Metrics {
   readonly registry = new Registry();
   private readonly queues = new Map<string, WorkQueue>();
 
-  readonly reconcileTotal = new Counter({
-    name: "controller_runtime_reconcile_total",
-    help: "Total number of reconciliations per controller",
-    labelNames: ["controller", "result"] as const,
-    registers: [this.registry],
-  });
-  readonly reconcileErrors = new Counter({
-    name: "controller_runtime_reconcile_errors_total",
-    help: "Total number of reconciliation errors per controller",
-    labelNames: ["controller"] as const,
-    registers: [this.registry],
-  });
-  readonly terminalReconcileErrors = new Counter({
-    name: "controller_runtime_terminal_reconcile_errors_total",
-    help: "Total number of terminal reconciliation errors per controller",
-    labelNames: ["controller"] as const,
-    registers: [this.registry],
-  });
-  readonly reconcileTime = new Histogram({
-    name: "controller_runtime_reconcile_time_seconds",
-    help: "Length of time per reconciliation per controller",
-    labelNames: ["controller"] as const,
-    buckets: reconcileBuckets,
-    registers: [this.registry],
-  });
-  readonly maxConcurrentReconciles = new Gauge({
-    name: "controller_runtime_max_concurrent_reconciles",
-    help: "Maximum number of concurrent reconciles per controller",
-    labelNames: ["controller"] as const,
-    registers: [this.registry],
-  });
-  readonly activeWorkers = new Gauge({
-    name: "controller_runtime_active_workers",
-    help: "Number of currently used workers per controller",
-    labelNames: ["controller"] as const,
-    registers: [this.registry],
-  });
-  readonly workqueueDepth = new Gauge({
-    name: "workqueue_depth",
-    help: "Current depth of workqueue",
-    labelNames: ["name", "controller"] as const,
-    registers: [this.registry],
-  });
-  readonly workqueueAdds = new Counter({
-    name: "workqueue_adds_total",
-    help: "Total number of adds handled by workqueue",
-    labelNames: ["name", "controller"] as const,
-    registers: [this.registry],
-  });
-  readonly workqueueRetries = new Counter({
-    name: "workqueue_retries_total",
-    help: "Total number of retries handled by workqueue",
-    labelNames: ["name", "controller"] as const,
-    registers: [this.registry],
-  });
-  readonly workqueueQueueDuration = new Histogram({
-    name: "workqueue_queue_duration_seconds",
-    help: "How long in seconds an item stays in workqueue before being requested",
-    labelNames: ["name", "controller"] as const,
-    buckets: queueBuckets,
-    registers: [this.registry],
-  });
-  readonly workqueueWorkDuration = new Histogram({
-    name: "workqueue_work_duration_seconds",
-    help: "How long in seconds processing an item from workqueue takes",
-    labelNames: ["name", "controller"] as const,
-    buckets: queueBuckets,
-    registers: [this.registry],
-  });
-  readonly workqueueUnfinishedWork = new Gauge({
-    name: "workqueue_unfinished_work_seconds",
-    help: "How many seconds of work has been done that is in progress and hasn't been observed by work_duration",
-    labelNames: ["name", "controller"] as const,
-    registers: [this.registry],
-    collect: () => this.collectUnfinished(),
-  });
-  readonly workqueueLongestRunning = new Gauge({
-    name: "workqueue_longest_running_processor_seconds",
-    help: "How many seconds has the longest running processor for workqueue been running",
-    labelNames: ["name", "controller"] as const,
-    registers: [this.registry],
-  });
-  readonly restClientRequests = new Counter({
-    name: "rest_client_requests_total",
-    help: "Number of HTTP requests, partitioned by status code, method, and host",
-    labelNames: ["code", "method", "host"] as const,
-    registers: [this.registry],
-  });
-  readonly leaderElectionMasterStatus = new Gauge({
-    name: "leader_election_master_status",
-    help: "Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master",
-    labelNames: ["name"] as const,
-    registers: [this.registry],
-  });
+  readonly reconcileTotal = this.counter(
+    "controller_runtime_reconcile_total",
+    "Total number of reconciliations per controller",
+    ["controller", "result"],
+  );
+  readonly reconcileErrors = this.counter(
+    "controller_runtime_reconcile_errors_total",
+    "Total number of reconciliation errors per controller",
+    CONTROLLER,
+  );
+  readonly terminalReconcileErrors = this.counter(
+    "controller_runtime_terminal_reconcile_errors_total",
+    "Total number of terminal reconciliation errors per controller",
+    CONTROLLER,
+  );
+  readonly reconcileTime = this.histogram(
+    "controller_runtime_reconcile_time_seconds",
+    "Length of time per reconciliation per controller",
+    CONTROLLER,
+    reconcileBuckets,
+  );
+  readonly maxConcurrentReconciles = this.gauge(
+    "controller_runtime_max_concurrent_reconciles",
+    "Maximum number of concurrent reconciles per controller",
+    CONTROLLER,
+  );
+  readonly activeWorkers = this.gauge(
+    "controller_runtime_active_workers",
+    "Number of currently used workers per controller",
+    CONTROLLER,
+  );
+  readonly workqueueDepth = this.gauge("workqueue_depth", "Current depth of workqueue", QUEUE);
+  readonly workqueueAdds = this.counter(
+    "workqueue_adds_total",
+    "Total number of adds handled by workqueue",
+    QUEUE,
+  );
+  readonly workqueueRetries = this.counter(
+    "workqueue_retries_total",
+    "Total number of retries handled by workqueue",
+    QUEUE,
+  );
+  readonly workqueueQueueDuration = this.histogram(
+    "workqueue_queue_duration_seconds",
+    "How long in seconds an item stays in workqueue before being requested",
+    QUEUE,
+    queueBuckets,
+  );
+  readonly workqueueWorkDuration = this.histogram(
+    "workqueue_work_duration_seconds",
+    "How long in seconds processing an item from workqueue takes",
+    QUEUE,
+    queueBuckets,
+  );
+  readonly workqueueUnfinishedWork = this.gauge(
+    "workqueue_unfinished_work_seconds",
+    "How many seconds of work has been done that is in progress and hasn't been observed by work_duration",
+    QUEUE,
+    () => this.collectUnfinished(),
+  );
+  readonly workqueueLongestRunning = this.gauge(
+    "workqueue_longest_running_processor_seconds",
+    "How many seconds has the longest running processor for workqueue been running",
+    QUEUE,
+  );
+  readonly restClientRequests = this.counter(
+    "rest_client_requests_total",
+    "Number of HTTP requests, partitioned by status code, method, and host",
+    ["code", "method", "host"],
+  );
+  readonly leaderElectionMasterStatus = this.gauge(
+    "leader_election_master_status",
+    "Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master",
+    ["name"],
+  );
 
   constructor(processMetrics = true) {
     if (processMetrics) collectDefaultMetrics({ register: this.registry });
@@ -154,5 +138,27 @@ export class Metrics {
       this.workqueueUnfinishedWork.set({ name: controller, controller }, totalSeconds);
       this.workqueueLongestRunning.set({ name: controller, controller }, longestSeconds);
     }
+  }
+
+  private counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  private gauge<L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    collect?: () => void,
+  ): Gauge<L> {
+    return new Gauge({ name, help, labelNames, registers: [this.registry], ...(collect ? { collect } : {}) });
+  }
+
+  private histogram<L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    buckets: number[],
+  ): Histogram<L> {
+    return new Histogram({ name, help, labelNames, buckets, registers: [this.registry] });
   }
 }

@@ -1,5 +1,6 @@
 // The informer's cache: objects by key, with indexes (client-go's cache.Indexer).
 import type { KubeObject } from "./client.ts";
+import { must } from "./must.js";
 import { keyFor, keyOf } from "./resource.ts";
 
 export type IndexFunc<T> = (obj: T) => string[];
@@ -59,7 +60,7 @@ export class Store<T extends KubeObject> {
   byIndex(name: string, value: string): T[] {
     const index = this.indices.get(name);
     if (!index) throw new Error(`no index ${name}`);
-    return [...(index.get(value) ?? [])].map((k) => this.items.get(k)!);
+    return [...(index.get(value) ?? [])].flatMap((k) => this.items.get(k) ?? []);
   }
 
   private index(key: string, obj: T): void {
@@ -67,7 +68,7 @@ export class Store<T extends KubeObject> {
   }
 
   private indexOne(name: string, fn: IndexFunc<T>, key: string, obj: T): void {
-    const index = this.indices.get(name)!;
+    const index = must(this.indices.get(name), `index ${name}`);
     for (const v of fn(obj)) {
       const set = index.get(v);
       if (set) set.add(key);
@@ -77,7 +78,7 @@ export class Store<T extends KubeObject> {
 
   private unindex(key: string, obj: T): void {
     for (const [name, fn] of this.indexers) {
-      const index = this.indices.get(name)!;
+      const index = must(this.indices.get(name), `index ${name}`);
       for (const v of fn(obj)) {
         const set = index.get(v);
         set?.delete(key);

@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
+import { must } from "./must.js";
 import { ExponentialRateLimiter } from "./ratelimit.ts";
 import { WorkQueue } from "./workqueue.ts";
 
@@ -22,7 +23,7 @@ describe("WorkQueue", () => {
     });
     await Promise.resolve();
     expect(second).toBeUndefined();
-    q.done(first!);
+    q.done(must(first, "first key"));
     await Promise.resolve();
     expect(second).toBe("a");
   });
@@ -92,7 +93,7 @@ describe("WorkQueue", () => {
     q.add("c");
     expect(q.length).toBe(1); // "b" stays, "c" is refused
     const drained = q.drain(1000);
-    setTimeout(() => q.done(a!), 10);
+    setTimeout(() => q.done(must(a, "key a")), 10);
     expect(await drained).toBe(true);
   });
 

@@ -5,6 +5,8 @@
 // - delayed adds (`addAfter`) keep the earliest deadline per key;
 // - `addRateLimited` waits the limiter's delay; `forget` clears the key's failure history.
 // After `shutDown`, `get` hands out no new work; `drain` waits for the work in flight.
+
+import { must } from "./must.js";
 import { defaultControllerRateLimiter, type RateLimiter } from "./ratelimit.ts";
 
 /** Observer of queue activity; the metrics module implements it with workqueue_* metrics. */
@@ -156,7 +158,7 @@ export class WorkQueue {
   }
 
   private take(): string {
-    const key = this.queue[this.head++]!;
+    const key = must(this.queue[this.head++], "queued key");
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue.splice(0, this.head);
       this.head = 0;

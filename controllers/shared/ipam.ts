@@ -13,7 +13,7 @@ export function ipToInt(ip: string): number {
   const parts = ip.split(".").map(Number);
   if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255))
     throw new Error(`not an IPv4 address: ${JSON.stringify(ip)}`);
-  return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
+  return parts.reduce((n, p) => n * 256 + p, 0);
 }
 
 export function intToIp(n: number): string {
@@ -40,7 +40,7 @@ export function parsePool(text: string): AddressRange {
     );
   const bits = Number(m[2]);
   const size = 2 ** (32 - bits);
-  const base = Math.floor(ipToInt(m[1]!) / size) * size;
+  const base = Math.floor(ipToInt(m[1] ?? "") / size) * size;
   return size >= 4 ? { first: base + 1, last: base + size - 2 } : { first: base, last: base + size - 1 };
 }
 

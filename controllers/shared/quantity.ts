@@ -34,7 +34,7 @@ export function parseQuantity(q: string | number | undefined): number {
   if (Number.isNaN(n)) throw new Error(`not a quantity: ${JSON.stringify(q)}`);
   if (m[2]) return n * 10 ** Number(m[2].slice(1));
   const suffix = m[3] ?? "";
-  return n * (binary[suffix] ?? decimal[suffix]!);
+  return n * (binary[suffix] ?? decimal[suffix] ?? Number.NaN);
 }
 
 /** CPU in millicores, rounded up as the API server does ("0.1" → 100, "1" → 1000). */
@@ -113,9 +113,9 @@ export function sameQuantities(
   if (!deepEqual(ka, kb)) return false;
   return ka.every((k) => {
     try {
-      return parseQuantity(a![k]) === parseQuantity(b![k]);
+      return parseQuantity(a?.[k] ?? "") === parseQuantity(b?.[k] ?? "");
     } catch {
-      return a![k] === b![k];
+      return a?.[k] === b?.[k];
     }
   });
 }

@@ -72,8 +72,8 @@ export function planRollout(
   if (current.some((m) => !m.running))
     return { create: [], delete: [], waiting: "a new machine is starting" };
   if (live.length > replicas) {
-    const old = [...outdated].sort(byOrdinalDesc)[0]!;
-    return { create: [], delete: [old.name] };
+    const old = [...outdated].sort(byOrdinalDesc)[0];
+    return { create: [], delete: old ? [old.name] : [] };
   }
   return { create: create(1), delete: [] };
 }

@@ -66,7 +66,7 @@ export function parseCatalogue(text: string): Record<string, VirtualMachineClass
           `vmClasses.${name}.policies.resources.${kind}.memory: expected a quantity such as 4Gi`,
         );
     }
-    out[name] = s!;
+    if (s) out[name] = s;
   }
   return out;
 }

@@ -59,7 +59,7 @@ describe("SupervisorNamespace children", () => {
   });
   it("isolates the network unless told not to", () => {
     const np = desiredNetworkPolicy(svns({})) as unknown as { spec: { ingress: Array<{ from: unknown[] }> } };
-    expect(np.spec.ingress[0]!.from).toHaveLength(2);
+    expect(np.spec.ingress[0]?.from).toHaveLength(2);
     expect(desiredNetworkPolicy(svns({ networkIsolation: false }))).toBeUndefined();
   });
   it("compares quantities as numbers", () => {

@@ -47,6 +47,9 @@ async function stopChild(child: ChildProcess | undefined): Promise<void> {
   if (child.exitCode === null) child.kill("SIGKILL");
 }
 
+/** Where the benchmarked manager serves /metrics; a cluster slot other than the default sets its own. */
+export const benchManagerAddress = process.env.PACIFIC_BENCH_MANAGER_ADDRESS ?? "127.0.0.1:18090";
+
 export function pacific(): Simulator {
   let child: ChildProcess | undefined;
   return {
@@ -59,7 +62,7 @@ export function pacific(): Simulator {
         [
           main,
           "--leader-elect=false",
-          "--bind-address=127.0.0.1:18090",
+          `--bind-address=${benchManagerAddress}`,
           "--kube-api-qps=0",
           "--log-level=warn",
         ],
@@ -107,7 +110,7 @@ export function kwok(): Simulator {
           "--node-lease-duration-seconds=40",
           "--cidr=10.0.0.0/16",
           "--node-ip=10.1.0.1",
-          "--server-address=127.0.0.1:18091",
+          `--server-address=${process.env.PACIFIC_BENCH_KWOK_ADDRESS ?? "127.0.0.1:18091"}`,
         ],
         process.env,
       );

@@ -6,7 +6,7 @@ import { Informer } from "../../controllers/runtime/informer.ts";
 import { silentLogger } from "../../controllers/runtime/log.ts";
 import { Leases, Namespaces, Nodes, Pods } from "../../controllers/runtime/resource.ts";
 import { benchClient, environment, kubeConfig, percentile, pool, round } from "./common.ts";
-import { installChart, pacific, resetCluster, rssMiB } from "./simulators.ts";
+import { benchManagerAddress, installChart, pacific, resetCluster, rssMiB } from "./simulators.ts";
 
 const HOSTS = Number(process.env.BENCH_HOSTS ?? 1000);
 const PODS = Number(process.env.BENCH_PODS ?? 10_000);
@@ -88,7 +88,7 @@ export async function soak(): Promise<void> {
         nextSample = Date.now() + 30_000;
         const r = rssMiB(sim.pid());
         if (r) rss.push(r);
-        const metrics = await fetch("http://127.0.0.1:18090/metrics").then(
+        const metrics = await fetch(`http://${benchManagerAddress}/metrics`).then(
           (x) => x.text(),
           () => "",
         );

@@ -6,12 +6,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { expect } from "vitest";
-import { defaultConfig } from "../../controllers/config.ts";
+import { defaultConfig, type PacificConfig } from "../../controllers/config.ts";
 import { apiStatus } from "../../controllers/runtime/errors.ts";
 import { newLogger } from "../../controllers/runtime/log.ts";
 import { Manager } from "../../controllers/runtime/manager.ts";
 import { defaultSettings, type SimulationSettings } from "../../controllers/settings.ts";
 import { setupControllers } from "../../controllers/setup.ts";
+import type { Inventory } from "../../controllers/shared/placement/inventory.ts";
 import { root } from "./kube.ts";
 
 /** A kubeconfig holding a fresh TokenRequest token of the chart's ServiceAccount (hack/manager.sh). */
@@ -23,7 +24,11 @@ export function managerKubeConfig(): k8s.KubeConfig {
   return kc;
 }
 
-export async function startPacific(settings: Partial<SimulationSettings> = {}): Promise<Manager> {
+/** `extra` adds to the manager before it starts (the UI suite mounts the web UI). */
+export async function startPacific(
+  settings: Partial<SimulationSettings> = {},
+  extra?: (mgr: Manager, inv: Inventory, config: PacificConfig) => void,
+): Promise<Manager> {
   const mgr = new Manager({
     kubeConfig: managerKubeConfig(),
     name: "pacific-e2e",
@@ -32,7 +37,9 @@ export async function startPacific(settings: Partial<SimulationSettings> = {}): 
     resyncMs: 60_000,
   });
   recordRefusals(mgr);
-  setupControllers(mgr, { ...defaultConfig, settings: { ...defaultSettings, ...settings } });
+  const config: PacificConfig = { ...defaultConfig, settings: { ...defaultSettings, ...settings } };
+  const inv = setupControllers(mgr, config);
+  extra?.(mgr, inv, config);
   await mgr.start();
   await mgr.waitForCacheSync();
   return mgr;

@@ -1,17 +1,13 @@
 // The KubeadmControlPlane through the shared machine-owner reconciler, against the in-memory client:
 // one member at a time (etcd quorum), initialized/ready once one runs, the version the whole runs.
 import { describe, expect, it } from "vitest";
-import { type Machine, MachineResource } from "../../api/cluster/machine.ts";
 import { CapiLabels } from "../../api/contracts.ts";
 import {
   type KubeadmControlPlane,
   KubeadmControlPlaneResource,
 } from "../../api/controlplane/kubeadmcontrolplane.ts";
-import { silentLogger } from "../../runtime/log.ts";
-import { byControllerUid } from "../../runtime/store.ts";
 import { FakeClient } from "../../runtime/testing/fakeclient.ts";
-import { storeFrom } from "../../runtime/testing/stores.ts";
-import { MachineOwnerReconciler, OWNER_INDEX } from "../../shared/machineowner.ts";
+import { machineOwnerDriver } from "../../shared/testing/machineowner.ts";
 import { kcpKind } from "./kind.ts";
 
 const NS = "dev";
@@ -28,27 +24,7 @@ const kcp: KubeadmControlPlane = {
   },
 };
 
-async function pass(c: FakeClient) {
-  const r = new MachineOwnerReconciler(
-    c,
-    kcpKind,
-    await storeFrom(c, KubeadmControlPlaneResource),
-    await storeFrom(c, MachineResource, { [OWNER_INDEX]: byControllerUid }),
-  );
-  return r.reconcile({ namespace: NS, name: "tkc-1-control-plane" }, silentLogger);
-}
-
-const machines = async (c: FakeClient) => (await c.list(MachineResource)).items;
-async function runAll(c: FakeClient) {
-  for (const m of await machines(c))
-    await c.patch<Machine>(
-      MachineResource,
-      m.metadata.name ?? "",
-      NS,
-      { status: { phase: "Running" } },
-      { subresource: "status" },
-    );
-}
+const { pass, machines, runAll } = machineOwnerDriver(kcpKind, NS, "tkc-1-control-plane");
 const status = (c: FakeClient) => c.peek(KubeadmControlPlaneResource, "tkc-1-control-plane", NS)?.status;
 
 describe("KubeadmControlPlane", () => {

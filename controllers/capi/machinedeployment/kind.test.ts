@@ -1,14 +1,10 @@
 // The MachineDeployment through the shared machine-owner reconciler, against the in-memory client:
 // scale up all at once, report replicas and phase, roll one surge machine at a time.
 import { describe, expect, it } from "vitest";
-import { type Machine, MachineResource } from "../../api/cluster/machine.ts";
 import { type MachineDeployment, MachineDeploymentResource } from "../../api/cluster/machinedeployment.ts";
 import { CapiLabels, VMTemplateAnnotations } from "../../api/contracts.ts";
-import { silentLogger } from "../../runtime/log.ts";
-import { byControllerUid } from "../../runtime/store.ts";
 import { FakeClient } from "../../runtime/testing/fakeclient.ts";
-import { storeFrom } from "../../runtime/testing/stores.ts";
-import { MachineOwnerReconciler, OWNER_INDEX } from "../../shared/machineowner.ts";
+import { machineOwnerDriver } from "../../shared/testing/machineowner.ts";
 import { mdKind, phaseOf } from "./kind.ts";
 
 const NS = "dev";
@@ -32,29 +28,7 @@ const md: MachineDeployment = {
   },
 };
 
-async function pass(c: FakeClient) {
-  const r = new MachineOwnerReconciler(
-    c,
-    mdKind,
-    await storeFrom(c, MachineDeploymentResource),
-    await storeFrom(c, MachineResource, { [OWNER_INDEX]: byControllerUid }),
-  );
-  return r.reconcile({ namespace: NS, name: "tkc-1-a" }, silentLogger);
-}
-
-const machines = async (c: FakeClient) => (await c.list(MachineResource)).items;
-async function runAll(c: FakeClient) {
-  for (const m of await machines(c))
-    await c.patch<Machine>(
-      MachineResource,
-      m.metadata.name ?? "",
-      NS,
-      { status: { phase: "Running" } },
-      {
-        subresource: "status",
-      },
-    );
-}
+const { pass, machines, runAll } = machineOwnerDriver(mdKind, NS, "tkc-1-a");
 
 describe("MachineDeployment", () => {
   it("makes every missing machine at once, then reports Running when all run", async () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { must } from "../../runtime/must.js";
 import type { Resources } from "../quantity.ts";
 import { type HostView, place } from "./drs.ts";
 
@@ -77,7 +78,10 @@ describe("DRS placement", () => {
       const r = place(hosts, { resources: want(0, 0) });
       if (!r.ok) throw new Error(r.message);
       placed.push(r.host);
-      const h = hosts.find((x) => x.name === r.host)!;
+      const h = must(
+        hosts.find((x) => x.name === r.host),
+        "placed host",
+      );
       h.objects++;
       h.allocated = { ...h.allocated, pods: h.allocated.pods + 1 };
     }
