@@ -4,6 +4,7 @@
 // when the ConfigMap changes (checksum annotation); a local manager is restarted.
 import type { V1ConfigMap } from "@kubernetes/client-node";
 import type { VirtualMachineClassSpec } from "./api/vmoperator/virtualmachineclass.ts";
+import type { RegistryConfig } from "./registry/config.ts";
 import type { KubeClient } from "./runtime/client.ts";
 import { apiStatus, isNotFound, isTransient } from "./runtime/errors.ts";
 import type { Logger } from "./runtime/log.ts";
@@ -19,6 +20,8 @@ export interface PacificConfig {
   releases: string[];
   /** Optional upstream APIs this cluster serves; a controller needing an absent one degrades. */
   apis: { vmOperator: boolean; clusterAPI: boolean; tkc: boolean };
+  /** The Registry Service (from PACIFIC_REGISTRY_* in main.ts); absent: no registry. */
+  registry?: RegistryConfig;
 }
 
 export const defaultConfig: PacificConfig = {

@@ -1,8 +1,11 @@
 // The Pacific manager: every controller in one process, leader-elected, serving /healthz, /readyz,
 // /metrics and the web UI (/ui/). Configuration by flags, each with an environment variable of the same meaning.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import * as k8s from "@kubernetes/client-node";
 import { loadConfig, type PacificConfig } from "./config.ts";
+import { registryConfigFromEnv } from "./registry/config.ts";
 import { newLogger } from "./runtime/log.ts";
 import { Manager } from "./runtime/manager.ts";
 import { parseDuration } from "./settings.ts";
@@ -21,6 +24,7 @@ const { values: flags } = parseArgs({
       type: "string",
       default: process.env.PACIFIC_SETTINGS_CONFIGMAP ?? "pacific-settings",
     },
+    "metrics-cert-dir": { type: "string", default: process.env.PACIFIC_METRICS_CERT_DIR ?? "" },
     "log-level": { type: "string", default: process.env.LOG_LEVEL ?? "info" },
     "watch-timeout": { type: "string", default: process.env.PACIFIC_WATCH_TIMEOUT ?? "150s" },
     ui: { type: "string", default: process.env.PACIFIC_UI ?? "true" },
@@ -34,6 +38,8 @@ if (flags.help) {
   --leader-elect true|false  campaign for the leader Lease before reconciling (default true)
   --namespace NS             namespace of the leader Lease and the settings ConfigMap (default $POD_NAMESPACE or pacific-system)
   --bind-address HOST:PORT   /healthz, /readyz and /metrics (default 0.0.0.0:8080)
+  --metrics-cert-dir DIR      serve HTTPS with DIR/tls.crt and DIR/tls.key, /metrics only to tokens allowed
+                             get on it (TokenReview + SubjectAccessReview); unset: plain HTTP (default)
   --kube-api-qps N           client-side rate limit; 0 turns it off (default 200)
   --kube-api-burst N         (default 400)
   --settings-configmap NAME  ConfigMap (in --namespace) with the simulation settings and VM classes (default pacific-settings)
@@ -54,6 +60,12 @@ const mgr = new Manager({
   namespace: flags.namespace,
   leaderElection: flags["leader-elect"] !== "false",
   bindAddress: flags["bind-address"],
+  secureServing: flags["metrics-cert-dir"]
+    ? {
+        cert: readFileSync(join(flags["metrics-cert-dir"], "tls.crt")),
+        key: readFileSync(join(flags["metrics-cert-dir"], "tls.key")),
+      }
+    : undefined,
   qps: Number(flags["kube-api-qps"]),
   burst: Number(flags["kube-api-burst"]),
   watchdogMs: parseDuration(flags["watch-timeout"]),
@@ -64,6 +76,7 @@ process.on("unhandledRejection", (e) => log.error({ err: String(e) }, "unhandled
 let config: PacificConfig;
 try {
   config = await loadConfig(mgr.client, flags.namespace, flags["settings-configmap"], log);
+  config.registry = registryConfigFromEnv(process.env);
 } catch (e) {
   // A bad setting is a configuration error: say which, and let the Deployment show CrashLoopBackOff.
   // (An API server that cannot answer yet was waited for in loadConfig.)

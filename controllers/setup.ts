@@ -17,6 +17,7 @@ import { defaultConfig, type PacificConfig } from "./config.ts";
 import { Heartbeat } from "./esxihost/heartbeat.ts";
 import { registerHostMetrics } from "./esxihost/metrics.ts";
 import { setupESXiHostController } from "./esxihost/setup.ts";
+import { setupRegistry } from "./registry/setup.ts";
 import type { Manager } from "./runtime/manager.ts";
 import type { ResourceType } from "./runtime/resource.ts";
 import { Inventory } from "./shared/placement/inventory.ts";
@@ -51,6 +52,7 @@ export function setupControllers(mgr: Manager, config: PacificConfig = defaultCo
   setupVSpherePodController(mgr, inv);
   setupSupervisorNamespaceController(mgr, config.vmClasses, config.apis.vmOperator, namespacedKinds(config));
   setupStorageClassBindingController(mgr);
+  setupRegistry(mgr, config.registry);
   setupCns(mgr, settings.datastoreCapacity);
   // TKCs need the VM Service (their machines are VMs), Cluster API and the TKC APIs.
   if (config.apis.vmOperator && config.apis.clusterAPI && config.apis.tkc) {

@@ -207,11 +207,15 @@ EOF
     --bind-address 127.0.0.1 --secure-port "$SCHEDULER_PORT" --profiling=false
 
   wait_controllers
+  # The Registry Service's registry (Debian's docker-registry), when installed.
+  if command -v docker-registry >/dev/null; then bash "$root/hack/registry.sh" up
+  else log "docker-registry is not installed (hack/install-deps.sh): no Registry Service"; fi
   log "ready: KUBECONFIG=$state/kubeconfig ($(api_get /version | sed -n 's/.*"gitVersion": "\([^"]*\)".*/\1/p'))"
 }
 
 down() {
   local c
+  bash "$root/hack/registry.sh" down || true
   for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do stop_component "${COMPONENTS[$i]}"; done
   rm -rf "$state"
   log "down; state removed"
@@ -229,6 +233,7 @@ status() {
   else
     echo "kube-apiserver /readyz: not answering"
   fi
+  bash "$root/hack/registry.sh" status 2>/dev/null || true
   [ "$running" -eq "${#COMPONENTS[@]}" ]
 }
 

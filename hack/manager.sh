@@ -108,6 +108,8 @@ case "${1:-}" in
     kc=$(kubeconfig)
     wait_in_effect
     mkdir -p "$state"
+    # The Registry Service's settings, when hack/cluster.sh started the registry (hack/registry.sh).
+    if [ -f "$state/registry/manager.env" ]; then set -a; source "$state/registry/manager.env"; set +a; fi
     setsid node dist/controllers/main.js --kubeconfig "$kc" --namespace "$ns" --bind-address "$addr" \
       --settings-configmap "${PACIFIC_SETTINGS_CONFIGMAP:-pacific-settings}" >>"$logfile" 2>&1 </dev/null &
     echo $! >"$pidfile"

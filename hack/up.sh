@@ -78,6 +78,6 @@ Try:
   kubectl get nodes -l vsphere.pacific.dev/esxi-host  # ESXi hosts as Nodes
   kubectl patch esx esx-01 --type merge -p '{"spec":{"maintenanceMode":true}}'        # evacuate a host
   kubectl patch esx esx-02 --type merge -p '{"spec":{"simulation":{"heartbeats":false}}}'  # fail a host (HA after ~50 s)
-$( [ $mode = local ] && echo "  curl -s 127.0.0.1:8080/metrics | grep ^pacific_esxihost   # metrics; log: .cluster/manager.log" || echo "  kubectl -n $ns port-forward svc/pacific-metrics 8080   # then curl localhost:8080/metrics")
+$( [ $mode = local ] && echo "  curl -s 127.0.0.1:8080/metrics | grep ^pacific_esxihost   # metrics; log: .cluster/manager.log" || echo "  kubectl -n $ns port-forward svc/pacific-metrics 8080   # then curl -k -H \"Authorization: Bearer \$(kubectl -n $ns create token pacific)\" https://localhost:8080/metrics (bind pacific-metrics-reader)")
   npm run down                                      # stop everything
 EOF2

@@ -17,6 +17,11 @@ export const SUPERVISOR_NAMESPACE_LABEL = "vsphere.pacific.dev/supervisor-namesp
 /** On the Namespace: the bound storage classes, comma separated. Only Pacific writes it; the
  *  storage ValidatingAdmissionPolicy and the VM Service read it. */
 export const STORAGE_CLASSES_ANNOTATION = "vsphere.pacific.dev/storage-classes";
+/** On the Namespace: the access list's subjects, comma-separated `Kind:name`. Only Pacific writes it;
+ *  the tenant RoleBinding policy (charts/pacific/templates/tenant-policies.yaml) reads it. */
+export const ACCESS_SUBJECTS_ANNOTATION = "vsphere.pacific.dev/access-subjects";
+/** On the Namespace: "true" when the admin isolates its network; the tenant NetworkPolicy policy selects on it. */
+export const NETWORK_ISOLATION_LABEL = "vsphere.pacific.dev/network-isolation";
 export const SUPERVISOR_NAMESPACE_FINALIZER = "vsphere.pacific.dev/supervisor-namespace";
 /** On the Namespace: held until no object of a Pacific kind is left in it. */
 export const WORKLOADS_FINALIZER = "vsphere.pacific.dev/workloads";
@@ -48,6 +53,8 @@ export const PROVIDER_TAINT_VALUE = "vsphere";
 /** On a VSpherePod's Pod. */
 export const VSPHEREPOD_LABEL = "vsphere.pacific.dev/vspherepod";
 export const TEMPLATE_HASH_ANNOTATION = "vsphere.pacific.dev/template-hash";
+/** Reasons a host itself rejects a pod for (maintenance mode, cordoned): the VSpherePod is placed again. */
+export const HOST_REJECTION_REASONS = ["HostInMaintenanceMode", "NodeUnschedulable"] as const;
 /** Per-object overrides of the simulation settings. */
 export const SimulationAnnotations = {
   podStartDelay: "vsphere.pacific.dev/pod-start-delay",
@@ -74,3 +81,16 @@ export const VMTemplateAnnotations = {
 export const NODE_POOL_LABEL = "run.tanzu.vmware.com/node-pool";
 export const TKR_LABEL = "run.tanzu.vmware.com/tkr";
 export const CLUSTER_SECRET_TYPE = "cluster.x-k8s.io/secret";
+
+// ---------- the Registry Service ----------
+/** On a SupervisorNamespace: held until its project in the registry is emptied and collected. */
+export const REGISTRY_FINALIZER = "vsphere.pacific.dev/registry-project";
+/** On the Namespace: the registries its pods may use, comma separated (absent: any). Only Pacific
+ *  writes it; the chart's ValidatingAdmissionPolicy pacific-allowed-registries reads it. */
+export const ALLOWED_REGISTRIES_ANNOTATION = "vsphere.pacific.dev/allowed-registries";
+/** The dockerconfigjson Secret on each Supervisor Namespace's default ServiceAccount (RBAC names it). */
+export const REGISTRY_PULL_SECRET_NAME = "pacific-registry-pull";
+export const REGISTRY_PULL_SECRET_LABEL = "vsphere.pacific.dev/registry-pull-secret";
+/** The virtual resource the namespace roles grant pull/push on (the chart's aggregated ClusterRoles). */
+export const REGISTRY_RBAC_GROUP = "vsphere.pacific.dev";
+export const REGISTRY_RBAC_RESOURCE = "registryprojects";

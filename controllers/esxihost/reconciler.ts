@@ -16,11 +16,21 @@ import { Nodes } from "../runtime/resource.ts";
 import type { SimulationSettings } from "../settings.ts";
 import { heartbeatsOn, hostCapacity, type Inventory } from "../shared/placement/inventory.ts";
 import { addResources, type Resources, subResources } from "../shared/quantity.ts";
+import { type AddressConflict, addressConflict, type HostAddresses } from "./addresses.ts";
 import type { Heartbeat } from "./heartbeat.ts";
-import { desiredNode, hostIndexOf, lowestFreeIndex, nodeStatusStale } from "./node.ts";
+import {
+  defaultManagementIP,
+  defaultPodCIDR,
+  desiredNode,
+  hostIndexOf,
+  lowestFreeIndex,
+  nodeStatusStale,
+} from "./node.ts";
 import { type HostFacts, hostStatus, statusEvents, statusWrite } from "./status.ts";
 
 const EVACUATION_RETRY_MS = 3_000;
+/** A host refused for an address conflict looks again this often (the other host may have gone). */
+const ADDRESS_CONFLICT_RETRY_MS = 10_000;
 
 /** Evicts a pod through the Eviction API (policy/v1), so that PodDisruptionBudgets hold. */
 export type Evict = (namespace: string, name: string) => Promise<void>;
@@ -32,6 +42,8 @@ export type HeartbeatClock = Pick<Heartbeat, "lastRenew" | "renewSoon">;
 interface NodeFacts {
   node: V1Node | undefined;
   conflict?: string;
+  /** The Ready reason of the conflict, when it is not NodeConflict (PodCIDRConflict, ManagementIPConflict). */
+  conflictReason?: string;
 }
 
 interface Evacuation {
@@ -76,11 +88,13 @@ export class ESXiHostReconciler implements Reconciler {
       toEvacuate: evacuation.toEvacuate,
       evacuationBlocked: evacuation.blocked,
       nodeConflict: node.conflict,
+      conflictReason: node.conflictReason,
       // A Spherelet just registered counts as having beaten now: one status write, not two.
       lastHeartbeat:
         this.heartbeat.lastRenew.get(name) ?? (heartbeatsOn(host) && node.node ? now : undefined),
     };
     const countsDueIn = await this.reportStatus(host, facts, now);
+    if (node.conflictReason) return { requeueAfter: ADDRESS_CONFLICT_RETRY_MS };
     if (countsDueIn !== undefined) return { requeueAfter: countsDueIn };
     if (host.spec.maintenanceMode && evacuation.toEvacuate > 0) return { requeueAfter: EVACUATION_RETRY_MS };
     // Post node status at least every nodeStatusMaxInterval, as the kubelet does.
@@ -95,7 +109,15 @@ export class ESXiHostReconciler implements Reconciler {
     log: Logger,
   ): Promise<NodeFacts> {
     const name = host.metadata.name ?? "";
-    const node = this.inv.nodes.store.get(name) ?? (await this.registerNode(host, allocatable, now, log));
+    const cached = this.inv.nodes.store.get(name);
+    // A host registering with an older host's pod CIDR or management IP gets no Node: never shared.
+    const taken = cached ? undefined : this.addressConflict(host);
+    if (taken) {
+      if (host.status?.conditions?.find((c) => c.type === "Ready")?.reason !== taken.reason)
+        this.events.event(host, "Warning", taken.reason, "Register", taken.message);
+      return { node: undefined, conflict: taken.message, conflictReason: taken.reason };
+    }
+    const node = cached ?? (await this.registerNode(host, allocatable, now, log));
     if (!isControlledBy(node.metadata, host.metadata.uid)) {
       const owner = controllerOf(node.metadata);
       const conflict = owner
@@ -216,6 +238,36 @@ export class ESXiHostReconciler implements Reconciler {
     await patchStatus(this.client, ESXiHostResource, host, status);
     this.lastStatusWrite.set(name, Date.now());
     return undefined;
+  }
+
+  /** An older host's use of the pod CIDR or management IP this host would register with. */
+  private addressConflict(host: ESXiHost): AddressConflict | undefined {
+    const name = host.metadata.name ?? "";
+    const created = (h: ESXiHost) => new Date(h.metadata.creationTimestamp ?? 0).toISOString();
+    const index = host.spec.podCIDR && host.spec.managementIP ? 0 : this.allocateIndex(name);
+    const others: HostAddresses[] = [];
+    for (const o of this.inv.hosts.store.list()) {
+      const other = o.metadata.name ?? "";
+      if (other === name) continue;
+      const n = this.inv.nodes.store.get(other);
+      const own = n && isControlledBy(n.metadata, o.metadata.uid) ? n : undefined;
+      others.push({
+        name: other,
+        created: created(o),
+        podCIDR: own?.spec?.podCIDR ?? o.spec.podCIDR,
+        managementIP:
+          own?.status?.addresses?.find((a) => a.type === "InternalIP")?.address ?? o.spec.managementIP,
+      });
+    }
+    return addressConflict(
+      {
+        name,
+        created: created(host),
+        podCIDR: host.spec.podCIDR ?? defaultPodCIDR(index),
+        managementIP: host.spec.managementIP ?? defaultManagementIP(index),
+      },
+      others,
+    );
   }
 
   /** The lowest index no ESXi Node (in the cache or being created) has. */

@@ -34,8 +34,10 @@ export interface HostFacts {
   /** Why evacuation is stuck (a PodDisruptionBudget), if it is. */
   evacuationBlocked?: string;
   lastHeartbeat?: Date;
-  /** A Node of that name exists but belongs to something else. */
+  /** A Node of that name exists but belongs to something else (or its addresses are another host's). */
   nodeConflict?: string;
+  /** The Ready reason of nodeConflict (NodeConflict when unset; PodCIDRConflict, ManagementIPConflict). */
+  conflictReason?: string;
 }
 
 /** A working copy the condition helpers stamp with the host's generation. */
@@ -45,8 +47,14 @@ interface Working {
 }
 
 /** Ready: the connection (or the conflict that keeps the host from having a Node). */
-function markReady(w: Working, state: ConnectionState, nodeConflict: string | undefined, now: Date): void {
-  if (nodeConflict) markFalse(w, "Ready", "NodeConflict", nodeConflict, now);
+function markReady(
+  w: Working,
+  state: ConnectionState,
+  nodeConflict: string | undefined,
+  now: Date,
+  conflictReason = "NodeConflict",
+): void {
+  if (nodeConflict) markFalse(w, "Ready", conflictReason, nodeConflict, now);
   else if (state === "connected")
     markTrue(w, "Ready", "Connected", "the Spherelet is posting ready status", now);
   else if (state === "notResponding")
@@ -92,7 +100,7 @@ export function hostStatus(host: ESXiHost, f: HostFacts, now: Date): ESXiHostSta
       conditions: host.status?.conditions,
     },
   };
-  markReady(w, state, f.nodeConflict, now);
+  markReady(w, state, f.nodeConflict, now, f.conflictReason);
   markSchedulable(w, host, f, inMaintenance, now);
   return w.status;
 }

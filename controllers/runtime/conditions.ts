@@ -161,27 +161,22 @@ export function markTrue<T extends WithConditions>(
   return mark(obj, type, "True", reason, message, now);
 }
 
-/** Sets `type` False with a CamelCase reason and a message a person understands. */
-export function markFalse<T extends WithConditions>(
+/** A setter of one status: a CamelCase reason and a message a person understands. */
+type Marker = <T extends WithConditions>(
   obj: T,
   type: string,
   reason: string,
   message: string,
-  now = new Date(),
-): T {
-  return mark(obj, type, "False", reason, message, now);
-}
+  now?: Date,
+) => T;
+
+/** Sets `type` False with a CamelCase reason and a message a person understands. */
+export const markFalse: Marker = (obj, type, reason, message, now = new Date()) =>
+  mark(obj, type, "False", reason, message, now);
 
 /** Sets `type` Unknown: not known yet (set conditions on the first visit, even before they are known). */
-export function markUnknown<T extends WithConditions>(
-  obj: T,
-  type: string,
-  reason: string,
-  message: string,
-  now = new Date(),
-): T {
-  return mark(obj, type, "Unknown", reason, message, now);
-}
+export const markUnknown: Marker = (obj, type, reason, message, now = new Date()) =>
+  mark(obj, type, "Unknown", reason, message, now);
 
 /** Sets `Ready` on `obj` as the summary of `types` (summarizeReady). */
 export function markReadySummary<T extends WithConditions>(obj: T, types: string[], now = new Date()): T {

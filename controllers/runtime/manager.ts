@@ -3,6 +3,7 @@
 // and ready); controllers run only on the leader. SIGTERM stops taking work, drains reconciles in
 // flight (≤ 30 s), releases the lease and exits 0.
 import http from "node:http";
+import https from "node:https";
 import os from "node:os";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { KubeClient, type KubeObject } from "./client.ts";
@@ -18,6 +19,7 @@ import { Informer, type InformerOptions } from "./informer.ts";
 import { LeaderElector } from "./leaderelection.ts";
 import { type Logger, newLogger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
+import { MetricsAuthorizer } from "./metricsauth.ts";
 import type { ResourceType } from "./resource.ts";
 
 export interface ManagerOptions {
@@ -34,6 +36,11 @@ export interface ManagerOptions {
   retryPeriodMs?: number;
   /** host:port for /healthz, /readyz and /metrics; port 0 picks a free one. */
   bindAddress?: string;
+  /**
+   * Serve HTTPS with this certificate, and /metrics only to bearer tokens allowed `get` on it
+   * (TokenReview + SubjectAccessReview). Unset: plain HTTP for everyone (a local manager on loopback).
+   */
+  secureServing?: { cert: string | Buffer; key: string | Buffer };
   qps?: number;
   burst?: number;
   resyncMs?: number;
@@ -68,7 +75,8 @@ export class Manager implements ControllerHost {
   private readonly readyChecks = new Map<string, () => string | undefined>();
   private readonly mounts: Array<{ prefix: string; handler: HttpHandler }> = [];
   private elector: LeaderElector | undefined;
-  private server: http.Server | undefined;
+  private server: http.Server | https.Server | undefined;
+  private metricsAuth: MetricsAuthorizer | undefined;
   private started = false;
   private leading = false;
   private stopping: Promise<void> | undefined;
@@ -269,9 +277,12 @@ export class Manager implements ControllerHost {
 
   private serve(): Promise<void> {
     const [host, port] = splitHostPort(this.opts.bindAddress ?? "0.0.0.0:8080");
-    const server = http.createServer((req, res) => {
-      void this.handle(req, res);
-    });
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.handle(req, res);
+    const tls = this.opts.secureServing;
+    this.metricsAuth = tls ? new MetricsAuthorizer(this.client) : undefined;
+    const server = tls
+      ? https.createServer({ cert: tls.cert, key: tls.key }, handler)
+      : http.createServer(handler);
     this.server = server;
     return new Promise((resolve, reject) => {
       server.once("error", reject);
@@ -290,6 +301,15 @@ export class Manager implements ControllerHost {
       const why = this.notReadyReason();
       res.writeHead(why ? 503 : 200, { "Content-Type": "text/plain" }).end(why ? `not ready: ${why}` : "ok");
     } else if (path === "/metrics") {
+      if (this.metricsAuth) {
+        const v = await this.metricsAuth
+          .authorize(req.headers.authorization)
+          .catch((e: unknown) => ({ code: 500 as const, message: `cannot review the token: ${String(e)}` }));
+        if (v.code !== 200) {
+          res.writeHead(v.code, { "Content-Type": "text/plain" }).end(v.message);
+          return;
+        }
+      }
       const body = await this.metrics.registry.metrics();
       res.writeHead(200, { "Content-Type": this.metrics.registry.contentType }).end(body);
     } else {

@@ -38,4 +38,15 @@ describe("ipam", () => {
     seen.push("10.0.0.10"); // a's write observed
     expect(pool.usage()).toEqual({ used: 1, size: 2 });
   });
+
+  it("gives a requested address only when nobody holds it, of either kind", () => {
+    const seen = ["10.0.0.10"]; // a VirtualMachineService's VIP, in its status
+    const pool = new IpPool("vip", "10.0.0.10-10.0.0.12", () => seen);
+    expect(pool.claim("svc/x", "10.0.0.10")).toBeUndefined();
+    expect(pool.claim("svc/x", "10.0.0.99")).toBeUndefined(); // outside the pool
+    expect(pool.claim("svc/x", "10.0.0.11")).toBe("10.0.0.11");
+    expect(pool.claim("svc/x", "10.0.0.11")).toBe("10.0.0.11"); // idempotent
+    expect(pool.claim("svc/y", "10.0.0.11")).toBeUndefined(); // handed out a moment ago
+    expect(pool.allocate("svc/z")).toBe("10.0.0.12");
+  });
 });

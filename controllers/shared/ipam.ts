@@ -87,6 +87,24 @@ export class IpPool {
     return ip;
   }
 
+  /**
+   * A specific address for `owner` (a Service's loadBalancerIP): only when it is in the pool and
+   * nobody holds it, of either kind, in a cache or handed out a moment ago; undefined otherwise.
+   */
+  claim(owner: string, ip: string): string | undefined {
+    if (!this.contains(ip)) return undefined;
+    const now = Date.now();
+    const used = new Set(this.inUse());
+    for (const [k, p] of this.pending) {
+      if (now - p.at > this.ttlMs || used.has(p.ip)) this.pending.delete(k);
+    }
+    const mine = this.pending.get(owner);
+    if (mine?.ip === ip) return ip;
+    if (used.has(ip) || [...this.pending.values()].some((p) => p.ip === ip)) return undefined;
+    this.pending.set(owner, { ip, at: now });
+    return ip;
+  }
+
   /** The owner's write failed or it no longer needs the address. */
   release(owner: string): void {
     this.pending.delete(owner);

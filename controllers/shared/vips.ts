@@ -71,8 +71,11 @@ export type VipDecision =
   /** No address: the pool is exhausted, or the asked-for one is not free. */
   | { kind: "refused"; message: string };
 
-/** Which VIP `o` gets; `sameKind` is searched for an asked-for address held by another object. */
-export function decideVip(pool: IpPool, o: LoadBalanced, sameKind: Listing): VipDecision {
+/**
+ * Which VIP `o` gets. An asked-for address is claimed through the pool, which sees both kinds'
+ * statuses: a VIP has one holder across Services and VirtualMachineServices (issue 19, finding 6).
+ */
+export function decideVip(pool: IpPool, o: LoadBalanced): VipDecision {
   const key = keyOf(o.metadata);
   if (o.spec?.type !== "LoadBalancer") {
     pool.release(key);
@@ -81,22 +84,15 @@ export function decideVip(pool: IpPool, o: LoadBalanced, sameKind: Listing): Vip
   const current = vipOf(o);
   if (current && pool.contains(current)) return { kind: "keep", ip: current };
   const asked = o.spec.loadBalancerIP;
-  const ip = asked ? claim(pool, asked, key, sameKind) : pool.allocate(key);
+  const ip = asked ? pool.claim(key, asked) : pool.allocate(key);
   if (ip) return { kind: "allocated", ip };
   const { used, size } = pool.usage();
   const message = asked
-    ? `loadBalancerIP ${asked} is not a free address of the VIP pool`
+    ? pool.contains(asked)
+      ? `loadBalancerIP ${asked} is held by another Service or VirtualMachineService`
+      : `loadBalancerIP ${asked} is outside the VIP pool ${pool.name}`
     : `the VIP pool ${pool.name} has no free address (${used} of ${size} in use)`;
   return { kind: "refused", message };
-}
-
-/** A specific address, if it is in the pool and no other object holds it. */
-function claim(pool: IpPool, ip: string, key: string, objects: Listing): string | undefined {
-  if (!pool.contains(ip)) return undefined;
-  const taken = objects
-    .list()
-    .some((x) => x.status?.loadBalancer?.ingress?.some((i) => i.ip === ip) && keyOf(x.metadata) !== key);
-  return taken ? undefined : ip;
 }
 
 /** Sets status.loadBalancer.ingress on a working copy as `d` says (untouched when it already is). */
@@ -134,7 +130,7 @@ export async function reconcileVip<T extends LoadBalanced>(
     return undefined;
   }
   if (target.serves && !target.serves(o)) return undefined; // not ours to serve
-  const d = decideVip(pool, o, target.store);
+  const d = decideVip(pool, o);
   if (d.kind === "refused") events.event(o, "Warning", "VIPPoolExhausted", "AllocateVIP", d.message);
   const h = new PatchHelper(client, target.resource, o);
   applyVip(h.obj, d);

@@ -12,9 +12,13 @@ import type { Logger } from "../runtime/log.ts";
 import { Pods } from "../runtime/resource.ts";
 import { delayWithJitter, durationOr, type SimulationSettings } from "../settings.ts";
 import { heartbeatsOn, type Inventory, NODE_INDEX } from "../shared/placement/inventory.ts";
+import { hostAdmission } from "./hostadmission.ts";
 import { isAdmitted, isTerminalPod, terminatedStatus } from "./pod.ts";
 import { ignoreGoneOrReplaced, PodStatusWriter } from "./podstatus.ts";
 import { hostNode, type PodAction, planHost } from "./sync.ts";
+
+/** A host where some pod's write failed looks again this soon (not the error backoff). */
+const FAILED_WRITE_RETRY_MS = 5_000;
 
 export class SpherletReconciler implements Reconciler {
   private readonly statuses: PodStatusWriter;
@@ -36,9 +40,19 @@ export class SpherletReconciler implements Reconciler {
     if (!hn) return undefined; // the ESXiHost controller has not posted the node yet
     const now = new Date();
     const pods = this.inv.pods.store.byIndex(NODE_INDEX, req.name).map((p) => this.statuses.effective(p));
-    const pass = planHost(hn, pods, now, (p) => this.startDelay(p));
-    await Promise.all(pass.actions.map((a) => this.writes.add(() => this.carryOut(a, now, log))));
-    return pass.wakeAt === undefined ? undefined : { requeueAfter: Math.max(10, pass.wakeAt - Date.now()) };
+    const pass = planHost(hn, pods, now, (p) => this.startDelay(p), hostAdmission(host, node));
+    // One pod's failed write (its status too large, say) must not stall its neighbours: the host is
+    // backed off only when every write failed (the API server is away); otherwise it looks again soon.
+    const results = await Promise.allSettled(
+      pass.actions.map((a) => this.writes.add(() => this.carryOut(a, now, log))),
+    );
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed.length && failed.length === results.length) throw failed[0]?.reason;
+    for (const f of failed) log.error({ err: String(f.reason) }, "writing a pod's status failed");
+    const wakeAt = failed.length
+      ? Math.min(pass.wakeAt ?? Number.POSITIVE_INFINITY, Date.now() + FAILED_WRITE_RETRY_MS)
+      : pass.wakeAt;
+    return wakeAt === undefined ? undefined : { requeueAfter: Math.max(10, wakeAt - Date.now()) };
   }
 
   private async carryOut(a: PodAction, now: Date, log: Logger): Promise<void> {

@@ -10,6 +10,7 @@ import {
   type Resources,
   zeroResources,
 } from "../shared/quantity.ts";
+import type { HostAdmission } from "./hostadmission.ts";
 import {
   admit,
   allocatePodIP,
@@ -82,6 +83,7 @@ export function planHost(
   pods: V1Pod[],
   now: Date,
   startDelay: (pod: V1Pod) => number,
+  hostCheck: HostAdmission = { admits: true },
 ): HostPass {
   const held = inUse(pods);
   let used = held.used;
@@ -97,6 +99,19 @@ export function planHost(
     if (isTerminalPod(pod)) continue;
     const podIP = pod.status?.podIP ?? "";
     if (!isAdmitted(pod)) {
+      // Maintenance mode, cordoned or not responding: nothing new is admitted, whatever it requests.
+      if (!hostCheck.admits) {
+        if (hostCheck.action === "reject") {
+          const rejected = { reason: hostCheck.reason, message: hostCheck.message };
+          actions.push({
+            kind: "status",
+            pod,
+            status: rejectedStatus(pod, hostCheck.reason, hostCheck.message, now),
+            rejected,
+          });
+        }
+        continue;
+      }
       const a = admit(host.allocatable, used, pod);
       if (!a.ok) {
         const rejected = { reason: a.reason, message: a.message };

@@ -12,7 +12,12 @@ import {
 
 const svns = (spec: Partial<SupervisorNamespace["spec"]>): SupervisorNamespace => ({
   metadata: { name: "dev", uid: "u" },
-  spec: { networkIsolation: true, podSecurity: "restricted", encryption: false, ...spec },
+  spec: {
+    networkIsolation: true,
+    podSecurity: "restricted",
+    encryption: false,
+    ...spec,
+  },
 });
 
 describe("SupervisorNamespace children", () => {
@@ -20,17 +25,61 @@ describe("SupervisorNamespace children", () => {
     const ns = desiredNamespace(svns({ podSecurity: "baseline" }), ["silver", "gold"]);
     expect(ns.metadata?.labels?.["pod-security.kubernetes.io/enforce"]).toBe("baseline");
     expect(ns.metadata?.annotations?.["vsphere.pacific.dev/storage-classes"]).toBe("gold,silver");
+    expect(ns.metadata?.labels?.["vsphere.pacific.dev/network-isolation"]).toBe("true");
   });
-  it("turns limits and counts into a quota, and none into no quota", () => {
-    expect(desiredQuota(svns({}))).toBeUndefined();
+  it("lists the access list's subjects on the namespace, for the RoleBinding admission policy", () => {
+    const ns = desiredNamespace(
+      svns({
+        access: [
+          { subjectType: "User", subject: "bob", domain: "vsphere.local", role: "View" },
+          { subjectType: "Group", subject: "devs", domain: "corp.local", role: "Edit" },
+          { subjectType: "User", subject: "alice", domain: "vsphere.local", role: "Owner" },
+        ],
+      }),
+      [],
+    );
+    expect(ns.metadata?.annotations?.["vsphere.pacific.dev/access-subjects"]).toBe(
+      "Group:sso:devs@corp.local,User:sso:alice@vsphere.local,User:sso:bob@vsphere.local",
+    );
     expect(
-      desiredQuota(svns({ limits: { cpu: 4, storage: "1Ti" }, objectCounts: { pods: 10, deployments: 2 } }))
-        ?.spec?.hard,
+      desiredNamespace(svns({}), []).metadata?.annotations?.["vsphere.pacific.dev/access-subjects"],
+    ).toBe("");
+  });
+  it("turns limits and counts into a quota; by default only the load balancer limit", () => {
+    // Unset: 16 LoadBalancer Services; VM services counted only when the admin says so.
+    expect(desiredQuota(svns({}))?.spec?.hard).toEqual({ "services.loadbalancers": "16" });
+    const lbs = {
+      "services.loadbalancers": "16",
+      "count/virtualmachineservices.vmoperator.vmware.com": "16",
+    };
+    expect(desiredQuota(svns({ objectCounts: { loadBalancers: 0 } }))?.spec?.hard).toEqual({
+      "services.loadbalancers": "0",
+      "count/virtualmachineservices.vmoperator.vmware.com": "0",
+    });
+    expect(
+      desiredQuota(
+        svns({
+          limits: { cpu: 4, storage: "1Ti" },
+          objectCounts: { pods: 10, deployments: 2, loadBalancers: 16 },
+        }),
+      )?.spec?.hard,
     ).toEqual({
+      ...lbs,
       "limits.cpu": "4",
       "requests.storage": "1Ti",
       "count/pods": "10",
+      "count/vspherepods.vsphere.pacific.dev": "10",
       "count/deployments.apps": "2",
+    });
+    expect(
+      desiredQuota(
+        svns({ objectCounts: { virtualMachines: 4, tanzuKubernetesClusters: 1, loadBalancers: 16 } }),
+      )?.spec?.hard,
+    ).toEqual({
+      "count/virtualmachines.vmoperator.vmware.com": "4",
+      "count/tanzukubernetesclusters.run.tanzu.vmware.com": "1",
+      "services.loadbalancers": "16",
+      "count/virtualmachineservices.vmoperator.vmware.com": "16",
     });
   });
   it("gives containers default limits when the namespace limits CPU or memory", () => {
@@ -39,6 +88,15 @@ describe("SupervisorNamespace children", () => {
     };
     expect(lr.spec.limits[0]).toEqual({ type: "Container", default: { cpu: "500m" } });
     expect(desiredLimitRange(svns({}))).toBeUndefined();
+    // A default request above the derived default limit raises the limit to it (the API server
+    // refuses a LimitRange whose default request exceeds its default).
+    const high = desiredLimitRange(
+      svns({ limits: { cpu: 4, memory: "8Gi" }, defaults: { requests: { cpu: "2", memory: "1Gi" } } }),
+    ) as unknown as { spec: { limits: Array<Record<string, unknown>> } };
+    expect(high.spec.limits[0]).toMatchObject({
+      default: { cpu: "2", memory: "1Gi" },
+      defaultRequest: { cpu: "2", memory: "1Gi" },
+    });
   });
   it("binds SSO principals: Edit → edit, View → view, Owner → edit and owner", () => {
     const rbs = desiredRoleBindings(

@@ -8,10 +8,12 @@ import type {
   V1RoleBinding,
 } from "@kubernetes/client-node";
 import {
+  ACCESS_SUBJECTS_ANNOTATION,
   DEFAULTS_LIMIT_RANGE_NAME,
   ISOLATION_NETWORK_POLICY_NAME,
   LIMITS_QUOTA_NAME,
   managedByLabels,
+  NETWORK_ISOLATION_LABEL,
   OWNER_CLUSTER_ROLE,
   ROLE_LABEL,
   STORAGE_CLASSES_ANNOTATION,
@@ -27,6 +29,7 @@ import {
 } from "../api/vsphere/supervisornamespace.ts";
 import { controllerRef } from "../runtime/owner.ts";
 import { stableHash } from "../settings.ts";
+import { bytes, cpuMilli } from "../shared/quantity.ts";
 
 const ref = (svns: SupervisorNamespace) =>
   controllerRef({
@@ -52,8 +55,12 @@ export function desiredNamespace(svns: SupervisorNamespace, boundClasses: string
         "pod-security.kubernetes.io/enforce-version": "latest",
         "pod-security.kubernetes.io/warn": level,
         "pod-security.kubernetes.io/audit": level,
+        [NETWORK_ISOLATION_LABEL]: String(svns.spec.networkIsolation),
       },
-      annotations: { [STORAGE_CLASSES_ANNOTATION]: [...boundClasses].sort().join(",") },
+      annotations: {
+        [STORAGE_CLASSES_ANNOTATION]: [...boundClasses].sort().join(","),
+        [ACCESS_SUBJECTS_ANNOTATION]: accessSubjects(svns).join(","),
+      },
       ownerReferences: [ref(svns)],
       // Held until no object of a Pacific kind is left in it (see release.ts).
       finalizers: [WORKLOADS_FINALIZER],
@@ -61,19 +68,35 @@ export function desiredNamespace(svns: SupervisorNamespace, boundClasses: string
   };
 }
 
-const countKeys: Record<string, string> = {
-  pods: "count/pods",
-  services: "count/services",
-  deployments: "count/deployments.apps",
-  statefulSets: "count/statefulsets.apps",
-  jobs: "count/jobs.batch",
-  persistentVolumeClaims: "count/persistentvolumeclaims",
-  secrets: "count/secrets",
-  configMaps: "count/configmaps",
-  virtualMachines: "count/virtualmachines.vmoperator.vmware.com",
+/**
+ * The quota keys of each objectCounts field. A vSphere Pod is a pod on the Supervisor, so `pods`
+ * also counts VSpherePods: without it the API server accepted any number of them and they waited
+ * for a Pod the quota refused (issue 19, finding 7).
+ */
+const countKeys: Record<string, string[]> = {
+  pods: ["count/pods", "count/vspherepods.vsphere.pacific.dev"],
+  services: ["count/services"],
+  deployments: ["count/deployments.apps"],
+  statefulSets: ["count/statefulsets.apps"],
+  jobs: ["count/jobs.batch"],
+  persistentVolumeClaims: ["count/persistentvolumeclaims"],
+  secrets: ["count/secrets"],
+  configMaps: ["count/configmaps"],
+  virtualMachines: ["count/virtualmachines.vmoperator.vmware.com"],
+  tanzuKubernetesClusters: ["count/tanzukubernetesclusters.run.tanzu.vmware.com"],
+  // VIPs come from one pool shared by every namespace (finding 5).
+  loadBalancers: ["services.loadbalancers", "count/virtualmachineservices.vmoperator.vmware.com"],
 };
 
-/** The ResourceQuota of the namespace's limits, or undefined when it sets none. */
+/**
+ * LoadBalancer Services a namespace may have when objectCounts.loadBalancers is unset: the VIP pool
+ * is shared, so no namespace takes it all (finding 5). VirtualMachineServices are counted only when
+ * the admin sets the field: a count of a custom kind is refused as "status unknown" until
+ * kube-controller-manager has discovered the kind, which a default must never cost a new namespace.
+ */
+export const DEFAULT_LOAD_BALANCERS = 16;
+
+/** The ResourceQuota of the namespace's limits (at least the load balancer default). */
 export function desiredQuota(svns: SupervisorNamespace): V1ResourceQuota | undefined {
   const hard: Record<string, string> = {};
   const l = svns.spec.limits;
@@ -81,9 +104,11 @@ export function desiredQuota(svns: SupervisorNamespace): V1ResourceQuota | undef
   if (l?.memory !== undefined) hard["limits.memory"] = String(l.memory);
   if (l?.storage !== undefined) hard["requests.storage"] = String(l.storage);
   for (const [k, v] of Object.entries(svns.spec.objectCounts ?? {})) {
-    const key = countKeys[k];
-    if (key && v !== undefined) hard[key] = String(v);
+    if (v === undefined) continue;
+    for (const key of countKeys[k] ?? []) hard[key] = String(v);
   }
+  if (svns.spec.objectCounts?.loadBalancers === undefined)
+    hard["services.loadbalancers"] = String(DEFAULT_LOAD_BALANCERS);
   if (Object.keys(hard).length === 0) return undefined;
   return {
     apiVersion: "v1",
@@ -98,6 +123,15 @@ export function desiredQuota(svns: SupervisorNamespace): V1ResourceQuota | undef
   };
 }
 
+/** `fallback`, or `request` when that is larger. */
+function atLeast(
+  fallback: string,
+  request: string | number | undefined,
+  value: (q: string | number) => number,
+): string {
+  return request !== undefined && value(request) > value(fallback) ? String(request) : fallback;
+}
+
 /**
  * Container defaults. With a CPU or memory limit on the namespace every container needs a limit
  * (or the quota refuses the pod), so those get a default even when the spec names none.
@@ -107,10 +141,12 @@ export function desiredLimitRange(svns: SupervisorNamespace): V1LimitRange | und
   const l = svns.spec.limits;
   const def: Record<string, string> = {};
   const req: Record<string, string> = {};
+  // A derived default limit is never below the default request: the API server refuses a
+  // LimitRange whose default request exceeds its default limit.
   if (d?.limits?.cpu !== undefined) def.cpu = String(d.limits.cpu);
-  else if (l?.cpu !== undefined) def.cpu = "500m";
+  else if (l?.cpu !== undefined) def.cpu = atLeast("500m", d?.requests?.cpu, cpuMilli);
   if (d?.limits?.memory !== undefined) def.memory = String(d.limits.memory);
-  else if (l?.memory !== undefined) def.memory = "512Mi";
+  else if (l?.memory !== undefined) def.memory = atLeast("512Mi", d?.requests?.memory, bytes);
   if (d?.requests?.cpu !== undefined) req.cpu = String(d.requests.cpu);
   if (d?.requests?.memory !== undefined) req.memory = String(d.requests.memory);
   if (Object.keys(def).length === 0 && Object.keys(req).length === 0) return undefined;
@@ -140,6 +176,11 @@ export function desiredLimitRange(svns: SupervisorNamespace): V1LimitRange | und
 /** The Kubernetes user or group name of an access entry, as the Supervisor names SSO principals. */
 export function principal(entry: { subject: string; domain: string }): string {
   return `sso:${entry.subject}@${entry.domain}`;
+}
+
+/** The RBAC subjects of the access list as `Kind:name`, sorted and without repeats. */
+export function accessSubjects(svns: SupervisorNamespace): string[] {
+  return [...new Set((svns.spec.access ?? []).map((a) => `${a.subjectType}:${principal(a)}`))].sort();
 }
 
 /** RoleBindings of the access list: one per entry (Owner gets a second, for permissions). */

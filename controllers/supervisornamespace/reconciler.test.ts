@@ -84,7 +84,10 @@ describe("SupervisorNamespaceReconciler", () => {
       .filter((a) => a.verb === "create")
       .map((a) => a.kind);
     expect(created.indexOf("LimitRange")).toBeLessThan(created.indexOf("ResourceQuota"));
-    expect(fake.peek(ResourceQuotas, LIMITS_QUOTA_NAME, "dev")?.spec?.hard).toEqual({ "limits.cpu": "4" });
+    expect(fake.peek(ResourceQuotas, LIMITS_QUOTA_NAME, "dev")?.spec?.hard).toEqual({
+      "limits.cpu": "4",
+      "services.loadbalancers": "16",
+    });
     expect(fake.peek(NetworkPolicies, "pacific-isolation", "dev")).toBeDefined();
     expect((await fake.list(RoleBindings, { namespace: "dev" })).items).toHaveLength(2);
     expect(fake.peek(VirtualMachineClassResource, "best-effort-small", "dev")?.spec.hardware?.cpus).toBe(2);
@@ -108,7 +111,10 @@ describe("SupervisorNamespaceReconciler", () => {
       spec: { hard: { "limits.cpu": "64", pods: "9" } },
     });
     await reconcile();
-    expect(fake.peek(ResourceQuotas, LIMITS_QUOTA_NAME, "dev")?.spec?.hard).toEqual({ "limits.cpu": "4" });
+    expect(fake.peek(ResourceQuotas, LIMITS_QUOTA_NAME, "dev")?.spec?.hard).toEqual({
+      "limits.cpu": "4",
+      "services.loadbalancers": "16",
+    });
   });
 
   it("on deletion reports Removing, deletes the Namespace, and removes its finalizer once it is gone", async () => {

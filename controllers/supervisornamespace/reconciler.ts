@@ -28,7 +28,7 @@ import { deleteChild, ensureChild } from "../runtime/children.ts";
 import type { Client, KubeObject } from "../runtime/client.ts";
 import { markFalse, markTrue } from "../runtime/conditions.ts";
 import type { Reconciler, Request, Result } from "../runtime/controller.ts";
-import { ignoreNotFound } from "../runtime/errors.ts";
+import { apiStatus, ignoreNotFound, isAlreadyExists } from "../runtime/errors.ts";
 import type { EventRecorder } from "../runtime/events.ts";
 import { ensureFinalizer, removeFinalizer } from "../runtime/finalizers.ts";
 import type { Logger } from "../runtime/log.ts";
@@ -166,7 +166,20 @@ export class SupervisorNamespaceReconciler implements Reconciler {
     const bindings = boundBindings(this.c.bindings.list(), svns.metadata.name ?? "");
     const wait = await this.reconcileNamespace(svns, ns, bindings, log);
     if (wait) return wait;
-    await this.reconcileChildren(svns);
+    const refused = await this.reconcileChildren(svns).then(
+      () => undefined,
+      (e: unknown) => {
+        // A child the API server refuses as invalid is the spec's fault: said on the status, not retried hot.
+        const st = apiStatus(e);
+        if (st.code === 400 || st.code === 422) return st.message;
+        throw e;
+      },
+    );
+    if (refused !== undefined) {
+      this.markChildRefused(helper.obj, refused);
+      await helper.patch();
+      return { requeueAfter: 30_000 };
+    }
     const vm = await this.reconcileVMClasses(svns);
     this.markRunning(helper.obj, bindings, vm);
     await helper.patch();
@@ -231,8 +244,33 @@ export class SupervisorNamespaceReconciler implements Reconciler {
     current: T | undefined,
     diff: ChildDiff<T>,
   ): Promise<void> {
-    if (want) await ensureChild(this.client, rt, want, current, diff);
+    if (want) await this.ensureOwnedChild(rt, want, current, diff);
     else await deleteChild(this.client, rt, current, svns.metadata.uid);
+  }
+
+  /**
+   * ensureChild, and when the object is there but not in the label-selected cache (its label was
+   * removed by hand, or someone made one under our name first), take it back: patched to what is
+   * wanted, or replaced when its immutable roleRef differs (issue 19, finding 2). Creating it again
+   * failed with AlreadyExists forever.
+   */
+  private async ensureOwnedChild<T extends KubeObject>(
+    rt: ResourceType<T>,
+    want: T,
+    current: T | undefined,
+    diff: ChildDiff<T>,
+  ): Promise<void> {
+    try {
+      await ensureChild(this.client, rt, want, current, diff);
+    } catch (e) {
+      if (current || !isAlreadyExists(e)) throw e;
+      const m = want.metadata ?? {};
+      const live = await this.client.get(rt, m.name ?? "", m.namespace);
+      const roleRef = (o: T) => (o as { roleRef?: unknown }).roleRef;
+      if (!deepEqual(roleRef(live), roleRef(want)))
+        await this.client.delete(rt, m.name ?? "", m.namespace).catch(ignoreNotFound); // made again next time
+      else await ensureChild(this.client, rt, want, live, diff);
+    }
   }
 
   /** One RoleBinding per access entry (two for an Owner); those no entry asks for any more go. */
@@ -252,7 +290,7 @@ export class SupervisorNamespaceReconciler implements Reconciler {
           await this.client.delete(RoleBindings, rb.metadata?.name ?? "", name).catch(ignoreNotFound);
           return;
         }
-        await ensureChild(this.client, RoleBindings, rb, current, subjectsDiff);
+        await this.ensureOwnedChild(RoleBindings, rb, current, subjectsDiff);
       }),
       ...stale.map((rb) => deleteChild(this.client, RoleBindings, rb, uid)),
     ]);
@@ -297,11 +335,25 @@ export class SupervisorNamespaceReconciler implements Reconciler {
     markFalse(obj, "Ready", "NamespaceConflict", message);
   }
 
+  /** Error: the API server refused a child as invalid; its message is the reason (an event the first time). */
+  private markChildRefused(obj: SupervisorNamespace, refusal: string): void {
+    const message = `the API server refused a child of this SupervisorNamespace: ${refusal}`;
+    if (obj.status?.conditions?.find((c) => c.type === "Ready")?.reason !== "ChildRefused")
+      this.events.event(obj, "Warning", "ChildRefused", "Configure", message);
+    obj.status = { ...obj.status, observedGeneration: obj.metadata.generation, configStatus: "Error" };
+    markFalse(obj, "NamespaceReady", "ChildRefused", message);
+    markFalse(obj, "Ready", "ChildRefused", message);
+  }
+
   /** Running: usage, classes and conditions (the status is rebuilt; the conditions keep their times). */
   private markRunning(obj: SupervisorNamespace, bindings: StorageClassBinding[], vm: VMClasses): void {
     const name = obj.metadata.name ?? "";
     const quota = this.c.quotas.get(name, LIMITS_QUOTA_NAME);
-    obj.status = { ...runningStatus(obj, bindings, quota, vm.classes), conditions: obj.status?.conditions };
+    obj.status = {
+      ...runningStatus(obj, bindings, quota, vm.classes),
+      registry: obj.status?.registry, // the registry controller's (controllers/registry)
+      conditions: obj.status?.conditions,
+    };
     markTrue(obj, "NamespaceReady", "Created", `namespace ${name} is configured`);
     const { ok, reason, message } = vm.verdict;
     if (ok) markTrue(obj, "VMClassesReady", reason, message);

@@ -1,6 +1,6 @@
 // The Pod a VSpherePod runs as, and the status it mirrors back. Pure functions.
 import type { V1Pod, V1PodSpec, V1Toleration } from "@kubernetes/client-node";
-import { TEMPLATE_HASH_ANNOTATION, VSPHEREPOD_LABEL } from "../api/contracts.ts";
+import { HOST_REJECTION_REASONS, TEMPLATE_HASH_ANNOTATION, VSPHEREPOD_LABEL } from "../api/contracts.ts";
 import { type VSpherePod, VSpherePodResource, type VSpherePodStatus } from "../api/vsphere/vspherepod.ts";
 import { markFalse, markTrue } from "../runtime/conditions.ts";
 import { controllerRef } from "../runtime/owner.ts";
@@ -8,8 +8,16 @@ import { apiVersionOf } from "../runtime/resource.ts";
 import { stableHash } from "../settings.ts";
 import { PROVIDER_TOLERATION } from "../shared/placement/inventory.ts";
 
-/** Reasons a host gives for refusing a pod at admission (kubelet's): the pod is placed again. */
-export const ADMISSION_REJECTIONS = ["OutOfcpu", "OutOfmemory", "OutOfpods"];
+/**
+ * Reasons a host gives for refusing a pod at admission (kubelet's, and the host's own: maintenance
+ * mode, cordoned): the pod is placed again.
+ */
+export const ADMISSION_REJECTIONS: string[] = [
+  "OutOfcpu",
+  "OutOfmemory",
+  "OutOfpods",
+  ...HOST_REJECTION_REASONS,
+];
 
 /** A short hash of the template: a changed template means a new pod. */
 export function templateHash(vpod: VSpherePod): string {

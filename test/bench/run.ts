@@ -7,6 +7,7 @@ const scenarios: Record<string, () => Promise<unknown>> = {
   namespaces: () => import("./namespaces.ts").then((m) => m.namespaces()),
   tkc: () => import("./tkc.ts").then((m) => m.tkc()),
   ui: () => import("./ui.ts").then((m) => m.ui()),
+  registry: () => import("./registry.ts").then((m) => m.registry()),
 };
 
 const name = process.argv[2];

@@ -24,9 +24,13 @@ export function managerKubeConfig(): k8s.KubeConfig {
   return kc;
 }
 
-/** `extra` adds to the manager before it starts (the UI suite mounts the web UI). */
+/**
+ * `config` overrides parts of the manager's configuration (the registry suites give it the local
+ * registry); `extra` adds to the manager before it starts (the UI suite mounts the web UI).
+ */
 export async function startPacific(
   settings: Partial<SimulationSettings> = {},
+  config: Partial<Omit<PacificConfig, "settings">> = {},
   extra?: (mgr: Manager, inv: Inventory, config: PacificConfig) => void,
 ): Promise<Manager> {
   const mgr = new Manager({
@@ -37,9 +41,9 @@ export async function startPacific(
     resyncMs: 60_000,
   });
   recordRefusals(mgr);
-  const config: PacificConfig = { ...defaultConfig, settings: { ...defaultSettings, ...settings } };
-  const inv = setupControllers(mgr, config);
-  extra?.(mgr, inv, config);
+  const full: PacificConfig = { ...defaultConfig, ...config, settings: { ...defaultSettings, ...settings } };
+  const inv = setupControllers(mgr, full);
+  extra?.(mgr, inv, full);
   await mgr.start();
   await mgr.waitForCacheSync();
   return mgr;

@@ -13,11 +13,16 @@ import {
   TanzuKubernetesClusterResource,
 } from "../../controllers/api/run/tanzukubernetescluster.ts";
 import { type ESXiHost, ESXiHostResource } from "../../controllers/api/vsphere/esxihost.ts";
+import {
+  type SupervisorNamespace,
+  SupervisorNamespaceResource,
+} from "../../controllers/api/vsphere/supervisornamespace.ts";
 import { KubeClient } from "../../controllers/runtime/client.ts";
 import type { Manager } from "../../controllers/runtime/manager.ts";
 import { Namespaces } from "../../controllers/runtime/resource.ts";
 import { eventually, kubeConfig, root, uniqueName } from "./kube.ts";
 import { startPacific } from "./pacific.ts";
+import { localRegistryConfig } from "./registry-tools.ts";
 import { CHART, helm, RELEASE, RELEASE_NAMESPACE } from "./tools.ts";
 
 /** The job name Prometheus gives the manager: the chart's metrics Service (the rules select it). */
@@ -27,6 +32,8 @@ const client = new KubeClient(kubeConfig());
 const dir = mkdtempSync(join(tmpdir(), "pacific-prometheus-"));
 const hosts = [uniqueName("prom-a"), uniqueName("prom-b")];
 const tkcNs = uniqueName("prom-tkc");
+const registry = localRegistryConfig();
+const registryProject = uniqueName("prom-reg");
 let mgr: Manager;
 let prom: ChildProcess | undefined;
 let promUrl = "";
@@ -86,7 +93,15 @@ beforeAll(async () => {
       "Debian's prometheus is not installed: run `bash hack/install-deps.sh` (or apt-get install prometheus)",
     );
   }
-  mgr = await startPacific();
+  // With the local registry, the Registry Service's metrics too (a project for its per-project series).
+  mgr = await startPacific({}, registry ? { registry } : {});
+  if (registry)
+    await client.create(SupervisorNamespaceResource, {
+      apiVersion: "vsphere.pacific.dev/v1alpha1",
+      kind: "SupervisorNamespace",
+      metadata: { name: registryProject },
+      spec: {},
+    } as SupervisorNamespace);
   for (const name of hosts)
     await client.create<ESXiHost>(ESXiHostResource, {
       apiVersion: "vsphere.pacific.dev/v1alpha1",
@@ -149,6 +164,15 @@ beforeAll(async () => {
 
 afterAll(async () => {
   prom?.kill("SIGTERM");
+  if (registry) {
+    await client.delete(SupervisorNamespaceResource, registryProject).catch(() => undefined);
+    await eventually("the registry project removed", () =>
+      client.get(SupervisorNamespaceResource, registryProject).then(
+        () => false,
+        () => true,
+      ),
+    ).catch(() => undefined);
+  }
   for (const h of hosts) await client.delete(ESXiHostResource, h).catch(() => undefined);
   await client.delete(TanzuKubernetesClusterResource, "doomed", tkcNs).catch(() => undefined);
   await eventually("TKC gone", () =>
@@ -164,13 +188,13 @@ afterAll(async () => {
 describe("Prometheus scraping the manager", () => {
   it("the chart's rules pass promtool and load healthy", async () => {
     const out = execFileSync("promtool", ["check", "rules", join(dir, "rules.yaml")], { encoding: "utf8" });
-    expect(out).toMatch(/SUCCESS: 4 rules found/);
+    expect(out).toMatch(/SUCCESS: 5 rules found/);
     await eventually("rules evaluated", async () => {
       const data = await api<{ groups: Array<{ rules: Array<{ name: string; health: string }> }> }>(
         "/api/v1/rules",
       );
       const rules = data.groups.flatMap((g) => g.rules);
-      return rules.length === 4 && rules.every((r) => r.health === "ok");
+      return rules.length === 5 && rules.every((r) => r.health === "ok");
     });
   });
 
@@ -182,6 +206,7 @@ describe("Prometheus scraping the manager", () => {
       "vspherepod",
       "supervisornamespace",
       "storageclassbinding",
+      "registry",
       "cns-provisioner",
       "cns-reclaimer",
       "virtualmachine",
@@ -246,7 +271,13 @@ describe("Prometheus scraping the manager", () => {
         ),
     );
     // Without leader election (in-process test manager) there is no leader_election_master_status.
-    const missing = [...used].filter((n) => !names.has(n) && n !== "leader_election_master_status");
+    // Without a registry (not the local control plane) there are no pacific_registry_* series.
+    const missing = [...used].filter(
+      (n) =>
+        !names.has(n) &&
+        n !== "leader_election_master_status" &&
+        (registry !== undefined || !n.startsWith("pacific_registry_")),
+    );
     expect(missing).toEqual([]);
     for (const { title, expr } of exprs) {
       const q = expr.replaceAll("$job", JOB).replaceAll("$__rate_interval", "1m");

@@ -298,13 +298,14 @@ describe("Supervisor Namespaces", () => {
       ).toBe(403);
     }
 
-    // The Owner manages the namespace's permissions.
+    // The Owner manages the namespace's permissions, among the subjects of its access list
+    // (test/e2e/tenants.e2e.ts: nobody else).
     const grant = {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "RoleBinding",
-      metadata: { name: "carol-grants-erin", namespace: dev },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "view" },
-      subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "sso:erin@vsphere.local" }],
+      metadata: { name: "carol-grants-bob", namespace: dev },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "edit" },
+      subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "sso:bob@vsphere.local" }],
     };
     expect((await outcome(carol.create(RoleBindings, grant))).code).toBe(200);
     expect(

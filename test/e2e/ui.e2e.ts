@@ -95,7 +95,7 @@ beforeAll(async () => {
     throw new Error(`no browser at ${CHROMIUM}: run hack/install-deps.sh (Debian's chromium)`);
   execFileSync("node", [join(root, "hack", "build-ui.mjs")], { stdio: "inherit" });
   mkdirSync(shots, { recursive: true });
-  mgr = await startPacific({}, (m, inv, config) => setupUi(m, inv, config));
+  mgr = await startPacific({}, {}, (m, inv, config) => setupUi(m, inv, config));
   base = `http://127.0.0.1:${mgr.address!.port}/ui/`;
 
   await client.create(Namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: saNs } });

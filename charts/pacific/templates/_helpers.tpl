@@ -62,3 +62,17 @@ annotations:
   helm.sh/resource-policy: keep
 {{- end }}
 {{- end -}}
+
+{{/* The Registry Service: the registry's Service and the name its images carry. */}}
+{{- define "pacific.registry.name" -}}
+{{ include "pacific.fullname" . }}-registry
+{{- end -}}
+{{- define "pacific.registry.host" -}}
+{{- .Values.registry.host | default (printf "%s.%s.svc:5000" (include "pacific.registry.name" .) .Release.Namespace) -}}
+{{- end -}}
+{{- define "pacific.registry.tokenService" -}}
+{{ include "pacific.fullname" . }}-registry-token
+{{- end -}}
+{{- define "pacific.registry.realm" -}}
+{{- .Values.registry.tokenRealm | default (printf "https://%s.%s.svc:%d/service/token" (include "pacific.registry.tokenService" .) .Release.Namespace (int .Values.registry.tokenPort)) -}}
+{{- end -}}

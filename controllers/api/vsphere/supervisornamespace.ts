@@ -34,6 +34,13 @@ export interface SupervisorNamespaceSpec {
    * Most objects of each kind in the namespace → the quota's count/ keys.
    */
   objectCounts?: {
+    /**
+     * VIPs of the shared load balancer pool the namespace may hold: LoadBalancer Services (services.loadbalancers) and VirtualMachineServices, each counted on its own. Unset: 16 LoadBalancer Services, VirtualMachineServices not counted. One namespace cannot take the whole pool; the API server refuses the one past the limit.
+     */
+    loadBalancers?: number;
+    /**
+     * Pods and vSphere Pods (each counted on its own).
+     */
     pods?: number;
     services?: number;
     deployments?: number;
@@ -43,6 +50,7 @@ export interface SupervisorNamespaceSpec {
     secrets?: number;
     configMaps?: number;
     virtualMachines?: number;
+    tanzuKubernetesClusters?: number;
   };
   /**
    * Default requests and limits of each container that sets none → a LimitRange.
@@ -98,6 +106,21 @@ export interface SupervisorNamespaceSpec {
    * Only encrypted storage classes may be bound, and VMs are encrypted.
    */
   encryption: boolean;
+  /**
+   * The namespace's project in the Registry Service (the registry at <registry>/<namespace>/...).
+   */
+  registry?: {
+    /**
+     * Most storage the project's images may take ("10Gi"). A push is refused (the token service grants no push) once the project uses this much; absent, no limit.
+     */
+    storageQuota?: number | string;
+  };
+  /**
+   * Registries (or registry/path prefixes) the namespace's pods may take images from, besides its own project in the Registry Service: "docker.io", "ghcr.io/acme". Absent: any registry. Empty: only the namespace's own project. Enforced at admission.
+   *
+   * @maxItems 64
+   */
+  allowedRegistries?: string[];
 }
 
 export interface SupervisorNamespaceStatus {
@@ -117,6 +140,40 @@ export interface SupervisorNamespaceStatus {
     used?: string;
   }[];
   vmClasses?: string[];
+  /**
+   * The namespace's project in the Registry Service (written by the registry controller).
+   */
+  registry?: {
+    /**
+     * The project's name (the namespace's).
+     */
+    project?: string;
+    /**
+     * Where its images are: <registry>/<project>.
+     */
+    url?: string;
+    /**
+     * Repositories with at least one tag.
+     */
+    repositories?: number;
+    /**
+     * Bytes the project's images take (distinct blobs).
+     */
+    storageUsed?: string;
+    storageQuota?: string;
+    /**
+     * Pushes are refused until images are deleted or the quota raised.
+     */
+    quotaExceeded?: boolean;
+    /**
+     * The dockerconfigjson Secret attached to the default ServiceAccount.
+     */
+    pullSecret?: string;
+    /**
+     * When the pull secret's robot credential expires (it is rotated before).
+     */
+    credentialExpiresAt?: string;
+  };
   conditions?: {
     type: string;
     status: "True" | "False" | "Unknown";

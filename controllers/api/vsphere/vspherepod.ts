@@ -26,9 +26,15 @@ export interface VSpherePodSpec {
    */
   template: {
     metadata?: {
+      /**
+       * Labels of the pod (Kubernetes' limits - key at most 317 characters, value at most 63).
+       */
       labels?: {
         [k: string]: string | undefined;
       };
+      /**
+       * Annotations of the pod (Kubernetes' limit - 256 KiB in all).
+       */
       annotations?: {
         [k: string]: string | undefined;
       };
@@ -47,7 +53,45 @@ export interface VSpherePodSpec {
        */
       containers: {
         name: string;
+        /**
+         * The container image ("nginx:1.27", "registry.example.com/team/app@sha256:...").
+         */
         image: string;
+        /**
+         * The container's requests and limits, as quantities.
+         */
+        resources?: {
+          requests?: {
+            [k: string]: number | string | undefined;
+          };
+          limits?: {
+            [k: string]: number | string | undefined;
+          };
+          [k: string]: unknown | undefined;
+        };
+        [k: string]: unknown | undefined;
+      }[];
+      /**
+       * @maxItems 64
+       */
+      initContainers?: {
+        name: string;
+        /**
+         * The container image ("nginx:1.27", "registry.example.com/team/app@sha256:...").
+         */
+        image: string;
+        /**
+         * The container's requests and limits, as quantities.
+         */
+        resources?: {
+          requests?: {
+            [k: string]: number | string | undefined;
+          };
+          limits?: {
+            [k: string]: number | string | undefined;
+          };
+          [k: string]: unknown | undefined;
+        };
         [k: string]: unknown | undefined;
       }[];
       [k: string]: unknown | undefined;

@@ -29,9 +29,27 @@ const binding: StorageClassBinding = {
 };
 const svns = (encryption = false): SupervisorNamespace => ({
   metadata: { name: "dev", uid: "svns-uid" },
-  spec: { networkIsolation: true, podSecurity: "restricted", encryption },
+  spec: {
+    networkIsolation: true,
+    podSecurity: "restricted",
+    encryption,
+  },
 });
-const namespace: KubeObject = { metadata: { name: "dev" } };
+// Pacific's Namespace for the SupervisorNamespace: a binding acts only on one it made.
+const namespace: KubeObject = {
+  metadata: {
+    name: "dev",
+    ownerReferences: [
+      {
+        apiVersion: "vsphere.pacific.dev/v1alpha1",
+        kind: "SupervisorNamespace",
+        name: "dev",
+        uid: "svns-uid",
+        controller: true,
+      },
+    ],
+  },
+};
 const seed = (...more: Array<[ResourceType, KubeObject]>): FakeClient =>
   new FakeClient([StorageClassBindingResource, binding], ...more);
 

@@ -22,6 +22,7 @@ import { PatchHelper } from "../../runtime/patchhelper.ts";
 import { ResourceQuotas, StorageClasses } from "../../runtime/resource.ts";
 import type { Store } from "../../runtime/store.ts";
 import { quotaDiff } from "../../shared/quota.ts";
+import { classRefusal, namespaceRefusal } from "./bindingcheck.ts";
 import { desiredQuota, desiredStorageClass, isEncrypted, storageQuotaKey } from "./desired.ts";
 
 export interface Caches {
@@ -68,8 +69,16 @@ export class StorageClassBindingReconciler implements Reconciler {
     if (!svns) return unbound("NamespaceNotFound", `there is no SupervisorNamespace ${namespace}`);
     if (svns.metadata.deletionTimestamp)
       return unbound("NamespaceRemoving", `SupervisorNamespace ${namespace} is being removed`);
+    const notOwned = namespaceRefusal(svns, this.c.namespaces.get(namespace));
+    if (notOwned) return unbound(notOwned.reason, notOwned.message);
     const sc = this.c.classes.get(storageClass) ?? (await this.createStorageClass(b, log));
     if (!sc) return { kind: "wait", result: { requeueAfter: 500 } };
+    const foreign = classRefusal(sc);
+    if (foreign) {
+      if (b.status?.conditions?.find((c) => c.type === "Bound")?.reason !== foreign.reason)
+        this.events.event(b, "Warning", foreign.reason, "Bind", foreign.message);
+      return unbound(foreign.reason, foreign.message);
+    }
     if (svns.spec.encryption && !isEncrypted(sc)) {
       const msg = `SupervisorNamespace ${namespace} requires encryption and storage class ${storageClass} does not encrypt`;
       this.events.event(b, "Warning", "EncryptionRequired", "Bind", msg);

@@ -3,7 +3,7 @@
 // the node pools, and reports phase, conditions, endpoints and the node and VM maps (status.ts) in
 // one status write. On deletion it removes the Cluster in the foreground (everything below goes with
 // it, also what is already gone) before letting go of its finalizer.
-import type { V1Namespace, V1Secret } from "@kubernetes/client-node";
+import type { V1Namespace } from "@kubernetes/client-node";
 import { type Cluster, ClusterResource } from "../../api/cluster/cluster.ts";
 import type { Machine } from "../../api/cluster/machine.ts";
 import { type MachineDeployment, MachineDeploymentResource } from "../../api/cluster/machinedeployment.ts";
@@ -74,7 +74,6 @@ export interface TKCCaches {
   machines: Store<Machine>;
   vms: Store<VirtualMachine>;
   vmServices: Store<VirtualMachineService>;
-  secrets: Store<V1Secret>;
   classes: Store<VirtualMachineClass>;
   namespaces: Store<V1Namespace>;
 }
@@ -82,6 +81,13 @@ export interface TKCCaches {
 export type EventSink = Pick<EventRecorder, "event">;
 
 export class TKCReconciler implements Reconciler {
+  /**
+   * Kubeconfig Secrets made (by TKC uid): the manager may create Secrets but not read them, so it
+   * creates each once per process (AlreadyExists after a restart is no failure) — no cache of
+   * the cluster's Secrets, no list, watch or get on them (issue 19, finding 16).
+   */
+  private readonly kubeconfigsMade = new Set<string>();
+
   constructor(
     private readonly client: Client,
     private readonly c: TKCCaches,
@@ -264,8 +270,10 @@ export class TKCReconciler implements Reconciler {
     vip: string | undefined,
   ): Promise<void> {
     await this.sync(VirtualMachineServiceResource, vmService, desiredService(tkc, cluster));
-    if (!vip || this.c.secrets.get(tkc.metadata.namespace, names.kubeconfig(nameOf(tkc)))) return;
+    const uid = tkc.metadata.uid ?? "";
+    if (!vip || this.kubeconfigsMade.has(uid)) return;
     await this.client.create(Secrets, desiredKubeconfig(tkc, cluster, vip)).catch(ignoreAlreadyExists);
+    this.kubeconfigsMade.add(uid);
   }
 
   /** Creates `want`, or patches the fields it sets when they differ (others' fields are left alone). */

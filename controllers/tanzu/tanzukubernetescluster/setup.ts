@@ -13,7 +13,7 @@ import { VirtualMachineClassResource } from "../../api/vmoperator/virtualmachine
 import { VirtualMachineServiceResource } from "../../api/vmoperator/virtualmachineservice.ts";
 import { anyChange, type Request } from "../../runtime/controller.ts";
 import type { Manager } from "../../runtime/manager.ts";
-import { keyFor, Namespaces, Secrets } from "../../runtime/resource.ts";
+import { keyFor, Namespaces } from "../../runtime/resource.ts";
 import { clusterOf } from "../../shared/capi.ts";
 import { nameOf } from "./desired.ts";
 import { registerPhaseGauge } from "./metrics.ts";
@@ -34,7 +34,6 @@ export function setupTanzuKubernetesClusterController(mgr: Manager): void {
     machines: machines.store,
     vms: mgr.informer(VirtualMachineResource).store,
     vmServices: mgr.informer(VirtualMachineServiceResource).store,
-    secrets: mgr.informer(Secrets, { labelSelector: CapiLabels.clusterName }).store,
     classes: mgr.informer(VirtualMachineClassResource).store,
     namespaces: mgr.informer(Namespaces).store,
   };
