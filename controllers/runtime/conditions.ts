@@ -40,7 +40,8 @@ export function setCondition(
   cond: NewCondition,
   now = new Date(),
 ): Condition[] {
-  if (!reasonPattern.test(cond.reason))
+  // (RegExp.test(undefined) tests the string "undefined": a missing reason must not pass.)
+  if (typeof cond.reason !== "string" || !reasonPattern.test(cond.reason))
     throw new Error(`invalid condition reason ${JSON.stringify(cond.reason)}`);
   const list = [...(conditions ?? [])];
   const i = list.findIndex((c) => c.type === cond.type);

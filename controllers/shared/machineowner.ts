@@ -6,8 +6,13 @@ import type { V1ObjectMeta } from "@kubernetes/client-node";
 import { type Machine, MachineApiVersion, MachineResource } from "../api/cluster/machine.ts";
 import { CapiLabels, VMTemplateAnnotations } from "../api/contracts.ts";
 import { VirtualMachineApiVersion } from "../api/vmoperator/virtualmachine.ts";
+import {
+  type NewV1Beta1Condition,
+  setV1Beta1Conditions,
+  type V1Beta1Condition,
+} from "../runtime/capiconditions.ts";
 import type { Client } from "../runtime/client.ts";
-import { type Condition, findCondition, type NewCondition, setConditions } from "../runtime/conditions.ts";
+import { type Condition, findCondition } from "../runtime/conditions.ts";
 import { anyChange, type Reconciler, type Request, type Result } from "../runtime/controller.ts";
 import { ignoreAlreadyExists, ignoreNotFound } from "../runtime/errors.ts";
 import type { Logger } from "../runtime/log.ts";
@@ -133,8 +138,8 @@ export function readyCondition(
   t: MachineTemplate,
   c: MachineCounts,
   waiting: string | undefined,
-): NewCondition {
-  if (c.allReady) return { type: "Ready", status: "True", reason: "Ready", message: "" };
+): NewV1Beta1Condition {
+  if (c.allReady) return { type: "Ready", status: "True" };
   const stuck = c.live
     .map((m) => findCondition(m.status?.conditions as Condition[] | undefined, "InfrastructureReady"))
     .find(
@@ -143,6 +148,8 @@ export function readyCondition(
   return {
     type: "Ready",
     status: "False",
+    // A machine that cannot start is a problem; scaling and rolling are progress.
+    severity: stuck ? "Warning" : "Info",
     reason: stuck?.reason ?? (c.updated.length < c.live.length ? "RollingUpdateInProgress" : "ScalingUp"),
     message:
       stuck?.message ??
@@ -152,8 +159,7 @@ export function readyCondition(
 }
 
 /**
- * The owner's status after this step. Cluster API v1beta1 conditions carry no observedGeneration
- * (the CRD prunes it), so they are built as a list, not stamped by markTrue/markFalse.
+ * The owner's status after this step, with Cluster API v1beta1 conditions (runtime/capiconditions.ts).
  */
 export function ownerStatus<T extends MachineOwner>(
   kind: MachineOwnerKind<T>,
@@ -172,7 +178,7 @@ export function ownerStatus<T extends MachineOwner>(
     readyReplicas: counts.ready.length,
     unavailableReplicas: Math.max(0, t.replicas - counts.ready.length),
     ...kind.kindStatus(t, counts),
-    conditions: setConditions(o.status?.conditions as Condition[] | undefined, [
+    conditions: setV1Beta1Conditions(o.status?.conditions as V1Beta1Condition[] | undefined, [
       ready,
       { ...ready, type: kind.readyAlias },
     ]),

@@ -50,11 +50,14 @@ export async function startPacific(
 }
 
 const refusals = new WeakMap<Manager, string[]>();
+const invalids = new WeakMap<Manager, string[]>();
 
 /** Keeps the message of every request the API server refuses with 403, to tell RBAC from the rest. */
 function recordRefusals(mgr: Manager): void {
   const seen: string[] = [];
+  const invalid: string[] = [];
   refusals.set(mgr, seen);
+  invalids.set(mgr, invalid);
   const request = mgr.client.request.bind(mgr.client);
   mgr.client.request = async <T>(...args: Parameters<typeof request>): Promise<T> => {
     try {
@@ -62,6 +65,7 @@ function recordRefusals(mgr: Manager): void {
     } catch (e) {
       const s = apiStatus(e);
       if (s.code === 403) seen.push(`${args[0]} ${args[1]}: ${s.message}`);
+      if (s.code === 422) invalid.push(`${args[0]} ${args[1]}: ${s.message}`);
       throw e;
     }
   };
@@ -85,4 +89,10 @@ export async function expectNoForbidden(mgr: Manager): Promise<void> {
     denied,
     `denied by RBAC (charts/pacific/templates/rbac.yaml misses them); all 403s: ${JSON.stringify(all.slice(0, 10))}`,
   ).toEqual([]);
+}
+
+/** No write of the manager was refused as invalid (422): what it writes fits the installed schemas. */
+export function expectNoInvalid(mgr: Manager): void {
+  const all = invalids.get(mgr) ?? [];
+  expect(all, `requests refused with 422 (${all.length}): ${JSON.stringify(all.slice(0, 10))}`).toEqual([]);
 }

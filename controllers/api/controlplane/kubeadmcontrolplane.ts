@@ -125,9 +125,9 @@ export interface KubeadmControlPlaneStatus {
     type: string;
     status: "True" | "False" | "Unknown";
     /**
-     * Error, Warning or Info when status is False; empty otherwise.
+     * Error, Warning or Info, set only when status is False (Cluster API v1beta1).
      */
-    severity?: "" | "Error" | "Warning" | "Info";
+    severity?: string;
     lastTransitionTime: string;
     reason?: string;
     message?: string;

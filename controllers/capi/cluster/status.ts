@@ -1,49 +1,30 @@
 // A Cluster's status as Cluster API reports it, from its control plane and its endpoint: phase
 // Provisioning until the control-plane endpoint (the load balancer's VIP) is set, then Provisioned;
 // ControlPlaneReady from the KubeadmControlPlane; Deleting while the garbage collector removes what
-// it owns. Cluster API v1beta1 conditions carry no observedGeneration (the CRD prunes it), so they
-// are built as a list with setConditions.
+// it owns. Its conditions are Cluster API v1beta1's (runtime/capiconditions.ts): waiting is False
+// with severity Info, Ready the summary of InfrastructureReady and ControlPlaneReady.
 import type { Cluster, ClusterStatus } from "../../api/cluster/cluster.ts";
 import type { KubeadmControlPlane } from "../../api/controlplane/kubeadmcontrolplane.ts";
 import {
-  type Condition,
-  type NewCondition,
-  setConditions,
-  summarizeReady,
-} from "../../runtime/conditions.ts";
+  type NewV1Beta1Condition,
+  setV1Beta1Conditions,
+  type V1Beta1Condition,
+  v1beta1Summary,
+} from "../../runtime/capiconditions.ts";
 
-const cond = (
-  type: string,
-  ok: boolean,
-  reason: string,
-  waitingReason: string,
-  message = "",
-): NewCondition =>
-  ok
-    ? { type, status: "True", reason, message: "" }
-    : { type, status: "False", reason: waitingReason, message };
+const cond = (type: string, ok: boolean, waitingReason: string, message?: string): NewV1Beta1Condition =>
+  ok ? { type, status: "True" } : { type, status: "False", severity: "Info", reason: waitingReason, message };
 
 export function clusterStatus(c: Cluster, kcp: KubeadmControlPlane | undefined): ClusterStatus {
   const infra = !!c.spec.controlPlaneEndpoint?.host;
   const cpReady = !!kcp?.status?.ready;
-  let conditions = setConditions(c.status?.conditions as Condition[] | undefined, [
-    cond(
-      "InfrastructureReady",
-      infra,
-      "Ready",
-      "WaitingForLoadBalancer",
-      "waiting for the control-plane VIP",
-    ),
-    cond(
-      "ControlPlaneInitialized",
-      !!kcp?.status?.initialized,
-      "Initialized",
-      "WaitingForControlPlaneInitialized",
-    ),
-    cond("ControlPlaneReady", cpReady, "Ready", "WaitingForControlPlane"),
+  let conditions = setV1Beta1Conditions(c.status?.conditions as V1Beta1Condition[] | undefined, [
+    cond("InfrastructureReady", infra, "WaitingForLoadBalancer", "waiting for the control-plane VIP"),
+    cond("ControlPlaneInitialized", !!kcp?.status?.initialized, "WaitingForControlPlaneProviderInitialized"),
+    cond("ControlPlaneReady", cpReady, "WaitingForControlPlane"),
   ]);
-  conditions = setConditions(conditions, [
-    summarizeReady(conditions, ["InfrastructureReady", "ControlPlaneReady"]),
+  conditions = setV1Beta1Conditions(conditions, [
+    v1beta1Summary(conditions, ["InfrastructureReady", "ControlPlaneReady"]),
   ]);
   return {
     ...c.status,

@@ -1,12 +1,17 @@
 // The Machine controller's decisions, as pure functions: the VirtualMachine a Machine gets (from the
 // VM template its owner put on it) and the Machine's status as its VM makes it — Cluster API phases
 // Pending → Provisioning (VM created, booting) → Running (powered on with an address; the simulated
-// node has joined). Cluster API v1beta1 conditions carry no observedGeneration (the CRD prunes it),
-// so they are built as a list with setConditions.
+// node has joined). Its conditions are Cluster API v1beta1's (runtime/capiconditions.ts): a VM
+// still starting is False with severity Info, a VM that cannot start False with Warning.
 import { type Machine, MachineApiVersion, type MachineStatus } from "../../api/cluster/machine.ts";
 import { CapiLabels, VMTemplateAnnotations } from "../../api/contracts.ts";
 import { type VirtualMachine, VirtualMachineApiVersion } from "../../api/vmoperator/virtualmachine.ts";
-import { type Condition, findCondition, type NewCondition, setConditions } from "../../runtime/conditions.ts";
+import {
+  type NewV1Beta1Condition,
+  setV1Beta1Conditions,
+  type V1Beta1Condition,
+} from "../../runtime/capiconditions.ts";
+import { type Condition, findCondition } from "../../runtime/conditions.ts";
 import { controllerRef } from "../../runtime/owner.ts";
 
 /** The VirtualMachine for a Machine. */
@@ -55,7 +60,7 @@ export function providerIDOf(vm: VirtualMachine | undefined): string | undefined
   return vm?.status?.biosUUID ? `vsphere://${vm.status.biosUUID}` : undefined;
 }
 
-function infrastructureCondition(vm: VirtualMachine | undefined, running: boolean): NewCondition {
+function infrastructureCondition(vm: VirtualMachine | undefined, running: boolean): NewV1Beta1Condition {
   if (running)
     return {
       type: "InfrastructureReady",
@@ -65,15 +70,22 @@ function infrastructureCondition(vm: VirtualMachine | undefined, running: boolea
     };
   const vmReady = findCondition(vm?.status?.conditions as Condition[] | undefined, "Ready");
   if (vmReady?.status === "False")
-    return { type: "InfrastructureReady", status: "False", reason: vmReady.reason, message: vmReady.message };
+    return {
+      type: "InfrastructureReady",
+      status: "False",
+      severity: "Warning",
+      reason: vmReady.reason,
+      message: vmReady.message,
+    };
   return vm
     ? {
         type: "InfrastructureReady",
         status: "False",
+        severity: "Info",
         reason: "Provisioning",
         message: "the VirtualMachine is starting",
       }
-    : { type: "InfrastructureReady", status: "False", reason: "WaitingForInfrastructure", message: "" };
+    : { type: "InfrastructureReady", status: "False", severity: "Info", reason: "WaitingForInfrastructure" };
 }
 
 /** The Machine's status as its VM makes it. */
@@ -96,8 +108,8 @@ export function machineStatus(m: Machine, vm: VirtualMachine | undefined): Machi
     ];
   }
   const infra = infrastructureCondition(vm, running);
-  status.conditions = setConditions(m.status?.conditions as Condition[] | undefined, [
-    { type: "BootstrapReady", status: "True", reason: "Ready", message: "" },
+  status.conditions = setV1Beta1Conditions(m.status?.conditions as V1Beta1Condition[] | undefined, [
+    { type: "BootstrapReady", status: "True" },
     infra,
     { ...infra, type: "Ready" },
   ]) as MachineStatus["conditions"];

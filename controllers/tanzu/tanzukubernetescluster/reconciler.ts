@@ -23,9 +23,9 @@ import {
   type VirtualMachineService,
   VirtualMachineServiceResource,
 } from "../../api/vmoperator/virtualmachineservice.ts";
+import { markFalse, markReadySummary } from "../../runtime/capiconditions.ts";
 import { ensureChild } from "../../runtime/children.ts";
 import type { Client, KubeObject } from "../../runtime/client.ts";
-import { markFalse, markReadySummary } from "../../runtime/conditions.ts";
 import type { Reconciler, Request, Result } from "../../runtime/controller.ts";
 import { ignoreAlreadyExists, ignoreNotFound } from "../../runtime/errors.ts";
 import type { EventRecorder } from "../../runtime/events.ts";
@@ -35,7 +35,6 @@ import { hasFinalizer, isControlledBy } from "../../runtime/owner.ts";
 import { PatchHelper } from "../../runtime/patchhelper.ts";
 import { keyFor, type ResourceType, Secrets } from "../../runtime/resource.ts";
 import type { Store } from "../../runtime/store.ts";
-import { keepCapiConditionFields } from "../../shared/capiconditions.ts";
 import {
   desiredCluster,
   desiredControlPlane,
@@ -110,7 +109,7 @@ export class TKCReconciler implements Reconciler {
     const h = new PatchHelper(this.client, TanzuKubernetesClusterResource, tkc);
     h.obj.status = { ...h.obj.status, phase: "deleting" };
     markReadySummary(h.obj, READY_PARTS);
-    const latest = await h.patch(keepCapiConditionFields(h.obj));
+    const latest = await h.patch();
     if (!latest) return undefined;
     if (await this.deleteCluster(tkc)) return DELETE_POLL;
     await removeFinalizer(this.client, TanzuKubernetesClusterResource, latest, FINALIZER);
@@ -172,7 +171,7 @@ export class TKCReconciler implements Reconciler {
     markNodesHealthy(h.obj, machines);
     markUpdatesAvailable(h.obj, kcp, this.c.releases.list());
     markReadySummary(h.obj, READY_PARTS);
-    await h.patch(keepCapiConditionFields(h.obj));
+    await h.patch();
     return undefined;
   }
 
@@ -186,8 +185,8 @@ export class TKCReconciler implements Reconciler {
     if (warn) this.events.event(h.obj, "Warning", problem.reason, "Validate", problem.message);
     h.obj.status = { ...h.obj.status, phase: "failed" };
     markReleaseCompatible(h.obj, release);
-    markFalse(h.obj, "Ready", problem.reason, problem.message);
-    await h.patch(keepCapiConditionFields(h.obj));
+    markFalse(h.obj, "Ready", problem.reason, "Error", problem.message);
+    await h.patch();
     return undefined; // a class, binding or release appearing wakes us
   }
 

@@ -1,7 +1,8 @@
 // The TanzuKubernetesCluster's status, as pure functions of what the cache holds: the phase
 // (creating → running, updating during an upgrade), endpoints, the node and VM maps, and the
 // conditions ControlPlaneReady, NodePoolsReady, NodesHealthy, UpdatesAvailable and the Ready summary.
-// The mark* functions change the reconciler's working copy.
+// The mark* functions change the reconciler's working copy. The conditions are Cluster API v1beta1's,
+// as upstream's TKC has them (runtime/capiconditions.ts: severity with False, no observedGeneration).
 import type { Machine } from "../../api/cluster/machine.ts";
 import type { MachineDeployment } from "../../api/cluster/machinedeployment.ts";
 import type { KubeadmControlPlane } from "../../api/controlplane/kubeadmcontrolplane.ts";
@@ -11,7 +12,8 @@ import type {
 } from "../../api/run/tanzukubernetescluster.ts";
 import type { TanzuKubernetesRelease } from "../../api/run/tanzukubernetesrelease.ts";
 import type { VirtualMachine } from "../../api/vmoperator/virtualmachine.ts";
-import { type Condition, findCondition, markFalse, markTrue } from "../../runtime/conditions.ts";
+import { markFalse, markTrue, type V1Beta1Condition } from "../../runtime/capiconditions.ts";
+import { type Condition, findCondition } from "../../runtime/conditions.ts";
 import { nameOf, upgradesFrom } from "./desired.ts";
 import { releaseNotFound } from "./validate.ts";
 
@@ -23,7 +25,7 @@ type VMState = NonNullable<TanzuKubernetesClusterStatus["vmStatus"]>[string];
 export const READY_PARTS = ["ControlPlaneReady", "NodePoolsReady"];
 
 const readyOf = (o: { status?: { conditions?: unknown } } | undefined) =>
-  findCondition(o?.status?.conditions as Condition[] | undefined, "Ready");
+  findCondition(o?.status?.conditions as Condition[] | undefined, "Ready") as V1Beta1Condition | undefined;
 
 export function markReleaseCompatible(
   obj: TanzuKubernetesCluster,
@@ -32,7 +34,7 @@ export function markReleaseCompatible(
   if (release) markTrue(obj, "TanzuKubernetesReleaseCompatible", "Compatible");
   else {
     const p = releaseNotFound(obj);
-    markFalse(obj, "TanzuKubernetesReleaseCompatible", p.reason, p.message);
+    markFalse(obj, "TanzuKubernetesReleaseCompatible", p.reason, "Warning", p.message);
   }
 }
 
@@ -40,7 +42,13 @@ export function markControlPlaneReady(obj: TanzuKubernetesCluster, kcp: KubeadmC
   const cp = readyOf(kcp);
   if (cp?.status === "True") markTrue(obj, "ControlPlaneReady", "Ready");
   else
-    markFalse(obj, "ControlPlaneReady", cp?.reason || "WaitingForControlPlaneInitialized", cp?.message ?? "");
+    markFalse(
+      obj,
+      "ControlPlaneReady",
+      cp?.reason || "WaitingForControlPlaneInitialized",
+      cp?.severity ?? "Info",
+      cp?.message,
+    );
 }
 
 /** `pools`: each node pool with its MachineDeployment (if made yet). */
@@ -57,6 +65,7 @@ export function markNodePoolsReady(
       obj,
       "NodePoolsReady",
       notReady.c?.reason || "NodePoolsUpdating",
+      notReady.c?.severity ?? "Info",
       `node pool ${notReady.pool.name}: ${notReady.c?.message ?? "waiting"}`,
     );
 }
@@ -70,6 +79,7 @@ export function markNodesHealthy(obj: TanzuKubernetesCluster, machines: Machine[
       obj,
       "NodesHealthy",
       "NodesNotReady",
+      "Warning",
       `${unhealthy.length} of ${live.length} nodes not running`,
     );
 }
@@ -81,7 +91,7 @@ export function markUpdatesAvailable(
 ) {
   const upgrades = upgradesFrom(kcp?.status?.version, releases);
   if (upgrades.length) markTrue(obj, "UpdatesAvailable", "UpdatesAvailable", `[${upgrades.join(" ")}]`);
-  else markFalse(obj, "UpdatesAvailable", "AlreadyUpToDate", "");
+  else markFalse(obj, "UpdatesAvailable", "AlreadyUpToDate", "Info");
 }
 
 export function nodeStateOf(m: Machine): NodeState {

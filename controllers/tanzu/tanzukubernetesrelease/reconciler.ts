@@ -4,13 +4,12 @@ import {
   type TanzuKubernetesRelease,
   TanzuKubernetesReleaseResource,
 } from "../../api/run/tanzukubernetesrelease.ts";
+import { markTrue } from "../../runtime/capiconditions.ts"; // TKR conditions are Cluster API v1beta1's
 import type { Client } from "../../runtime/client.ts";
-import { markTrue } from "../../runtime/conditions.ts";
 import type { Reconciler, Request, Result } from "../../runtime/controller.ts";
 import { isAlreadyExists } from "../../runtime/errors.ts";
 import { PatchHelper } from "../../runtime/patchhelper.ts";
 import type { Store } from "../../runtime/store.ts";
-import { keepCapiConditionFields } from "../../shared/capiconditions.ts";
 import { tkrName } from "../../shared/tkr.ts";
 import { desiredRelease } from "./releases.ts";
 
@@ -28,7 +27,7 @@ export class ReleaseReconciler implements Reconciler {
     h.obj.status = { ...h.obj.status, observedGeneration: tkr.metadata.generation };
     markTrue(h.obj, "Ready", "Ready");
     markTrue(h.obj, "Compatible", "Compatible");
-    await h.patch(keepCapiConditionFields(h.obj));
+    await h.patch();
     return undefined;
   }
 

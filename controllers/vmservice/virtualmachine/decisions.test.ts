@@ -2,7 +2,15 @@ import { describe, expect, it } from "vitest";
 import type { VirtualMachine } from "../../api/vmoperator/virtualmachine.ts";
 import { storageAllowed } from "../../shared/storage.ts";
 import { defaultCatalogue } from "../../shared/vmclasses.ts";
-import { bootDelayMs, holdsReservation, identities, moveFor, reservationOf } from "./decisions.ts";
+import {
+  bootDelayMs,
+  holdsReservation,
+  identities,
+  moveFor,
+  powerFor,
+  reservationOf,
+  wantedPower,
+} from "./decisions.ts";
 
 const vm = (
   status: VirtualMachine["status"] = {},
@@ -15,6 +23,15 @@ const vm = (
   }) as VirtualMachine;
 
 describe("VM Service decisions", () => {
+  it("takes an absent spec.powerState as PoweredOn (upstream's webhook default; its CRD has none)", () => {
+    const bare = vm({ host: "h" });
+    delete (bare.spec as { powerState?: string }).powerState;
+    expect(wantedPower(bare)).toBe("PoweredOn");
+    expect(holdsReservation(bare)).toBe(true);
+    const p = powerFor(bare, "PoweredOn", undefined, false, 0, Date.now());
+    expect(p).toMatchObject({ powerState: "PoweredOn", verdict: { status: "True", reason: "PoweredOn" } });
+  });
+
   it("reserves what guaranteed classes request and nothing for best-effort", () => {
     expect(reservationOf(defaultCatalogue["guaranteed-small"])).toEqual({
       cpuMilli: 2000,

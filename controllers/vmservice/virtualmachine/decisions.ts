@@ -29,6 +29,15 @@ export interface Verdict {
   reason: string;
   message: string;
 }
+/**
+ * The power state asked for. Upstream's CRD has no default for spec.powerState: VM Operator's
+ * mutating webhook sets PoweredOn on create. Pacific's CRD defaults it; against upstream's CRDs
+ * (no webhook here) it may be absent, and absent means what the webhook would have set.
+ */
+export function wantedPower(vm: VirtualMachine): NonNullable<VirtualMachine["spec"]["powerState"]> {
+  return (vm.spec.powerState as VirtualMachine["spec"]["powerState"] | undefined) ?? "PoweredOn";
+}
+
 export const ok = (reason = "Ready", message = ""): Verdict => ({ status: "True", reason, message });
 export const notOk = (reason: string, message: string): Verdict => ({ status: "False", reason, message });
 
@@ -41,7 +50,7 @@ export function reservationOf(spec: VirtualMachineClassSpec | undefined): Resour
 
 /** A placed VM holds its reservation while it is meant to run (vSphere admits reservations at power-on). */
 export function holdsReservation(vm: VirtualMachine): boolean {
-  return !!vm.status?.host && vm.spec.powerState === "PoweredOn" && !vm.metadata.deletionTimestamp;
+  return !!vm.status?.host && wantedPower(vm) === "PoweredOn" && !vm.metadata.deletionTimestamp;
 }
 
 /** The class the VM runs with now: the applied one (status.class), else the asked-for one. */
@@ -135,8 +144,8 @@ export function powerFor(
   bootMs: number,
   now: number,
 ): Power {
-  if (vm.spec.powerState !== "PoweredOn")
-    return { powerState: vm.spec.powerState, verdict: notOk(vm.spec.powerState, "") };
+  const wanted = wantedPower(vm);
+  if (wanted !== "PoweredOn") return { powerState: wanted, verdict: notOk(wanted, "") };
   if (current === "PoweredOn" && !restarting) return { powerState: "PoweredOn", verdict: ok("PoweredOn") };
   const since = previous?.status === "Unknown" && !restarting ? Date.parse(previous.lastTransitionTime) : now;
   const due = since + bootMs;

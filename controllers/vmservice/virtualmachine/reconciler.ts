@@ -41,6 +41,7 @@ import {
   restartDue,
   restartRequestedNow,
   type Verdict,
+  wantedPower,
 } from "./decisions.ts";
 
 export const UNPLACED_RETRY_MS = 15_000;
@@ -221,7 +222,7 @@ export class VirtualMachineReconciler implements Reconciler {
 /** Marks every verdict, then Ready (PoweredOn counts only when the VM is meant to run). */
 function conclude(vm: VirtualMachine, verdicts: ReadonlyArray<readonly [string, Verdict]>, now: Date): void {
   for (const [type, v] of verdicts) mark(vm, type, v, now);
-  const poweredOnWanted = vm.spec.powerState === "PoweredOn";
+  const poweredOnWanted = wantedPower(vm) === "PoweredOn";
   const forReady = verdicts.filter(([t]) => t !== Conditions.poweredOn || poweredOnWanted).map(([, v]) => v);
   mark(vm, Conditions.ready, readyVerdict(forReady), now);
 }
