@@ -99,6 +99,7 @@ describe("the chart, rendered", () => {
       "PacificESXiHostNotResponding",
       "PacificTanzuKubernetesClusterFailed",
       "PacificReconcileErrors",
+      "PacificRegistryTokenErrors",
       "PacificNoLeader",
     ]);
     const dash = docs.find((d) => d.kind === "ConfigMap" && d.metadata?.name === "pacific-dashboard")!;
@@ -130,7 +131,9 @@ describe("the chart, rendered", () => {
       );
       const out = kubectl(["apply", "--dry-run=server", "-f", "-"], toYaml(docs));
       expect(out).toContain("deployment.apps/pacific created (server dry run)");
-      // A helm test hook Pod is admitted by PodSecurity restricted as is.
+      // A helm test hook Pod is admitted by PodSecurity restricted as is. It runs as the chart's
+      // ServiceAccount (its token is what reaches /metrics over HTTPS), which the release makes first.
+      kubectl(["create", "serviceaccount", "pacific", "-n", ns]);
       const hook = parseAllDocuments(
         helm(
           "template",

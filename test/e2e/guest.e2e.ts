@@ -23,6 +23,7 @@ import type { Manager } from "../../controllers/runtime/manager.ts";
 import { Secrets } from "../../controllers/runtime/resource.ts";
 import { eventually, isNotFound, kubeConfig, root, uniqueName } from "./kube.ts";
 import { expectNoForbidden, startPacific } from "./pacific.ts";
+import { installChart } from "./tools.ts";
 
 const client = new KubeClient(kubeConfig());
 const suffix = uniqueName("g").slice(2);
@@ -96,6 +97,8 @@ function rssMiB(pids: number[]): number {
 }
 
 beforeAll(async () => {
+  // The local runtime's Secret access is granted by the chart only with guestClusters.runtime=local.
+  installChart("--set", "guestClusters.runtime=local");
   process.env.PACIFIC_GUEST_STATE_DIR = stateDir;
   process.env.PACIFIC_KUBERNETES_BIN = printDir("kubernetes");
   process.env.PACIFIC_ETCD_BIN = printDir("etcd");
@@ -148,6 +151,7 @@ afterAll(async () => {
   // Whatever a failed test left: exactly the processes under this run's state directory.
   for (const p of pidsUnder(stateDir)) process.kill(p, "SIGKILL");
   rmSync(stateDir, { recursive: true, force: true });
+  installChart(); // back to the chart as every other suite uses it
 });
 
 describe("a TKC's guest control plane (runtime local)", () => {

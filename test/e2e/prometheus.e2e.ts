@@ -204,6 +204,7 @@ describe("Prometheus scraping the manager", () => {
       "esxihost",
       "spherelet",
       "vspherepod",
+      "hostfailure",
       "supervisornamespace",
       "storageclassbinding",
       "registry",

@@ -86,6 +86,8 @@ describe("the chart's Registry Service", () => {
     const ns = uniqueName("registry-chart");
     kubectl(["create", "namespace", ns]);
     kubectl(["label", "namespace", ns, "pod-security.kubernetes.io/enforce=restricted"]);
+    // The helm test Pod runs as the chart's ServiceAccount, which a dry run does not make.
+    kubectl(["create", "serviceaccount", "pacific", "-n", ns]);
     try {
       const docs = render(ns).filter((d) => d.metadata?.namespace === ns);
       expect(
