@@ -99,8 +99,8 @@ describe("the chart, rendered", () => {
       "PacificESXiHostNotResponding",
       "PacificTanzuKubernetesClusterFailed",
       "PacificReconcileErrors",
-      "PacificRegistryTokenErrors",
       "PacificNoLeader",
+      "PacificRegistryTokenErrors",
     ]);
     const dash = docs.find((d) => d.kind === "ConfigMap" && d.metadata?.name === "pacific-dashboard")!;
     expect(dash.metadata?.labels?.grafana_dashboard).toBe("1");
@@ -111,6 +111,9 @@ describe("the chart, rendered", () => {
     const ns = uniqueName("chart-dry-run");
     kubectl(["create", "namespace", ns]);
     kubectl(["label", "namespace", ns, "pod-security.kubernetes.io/enforce=restricted"]);
+    // The helm test Pod runs as the chart's ServiceAccount (its token is what reaches /metrics over
+    // HTTPS); a dry run does not make it, the release would.
+    kubectl(["create", "serviceaccount", "pacific", "-n", ns]);
     try {
       // In a restricted namespace of its own, so PodSecurity judges the manager's pod template.
       const docs = parseAllDocuments(
@@ -131,9 +134,7 @@ describe("the chart, rendered", () => {
       );
       const out = kubectl(["apply", "--dry-run=server", "-f", "-"], toYaml(docs));
       expect(out).toContain("deployment.apps/pacific created (server dry run)");
-      // A helm test hook Pod is admitted by PodSecurity restricted as is. It runs as the chart's
-      // ServiceAccount (its token is what reaches /metrics over HTTPS), which the release makes first.
-      kubectl(["create", "serviceaccount", "pacific", "-n", ns]);
+      // A helm test hook Pod is admitted by PodSecurity restricted as is.
       const hook = parseAllDocuments(
         helm(
           "template",
