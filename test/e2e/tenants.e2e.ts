@@ -17,6 +17,16 @@ import type {
   V1Service,
 } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Machine, MachineResource } from "../../controllers/api/cluster/machine.ts";
+import {
+  type MachineDeployment,
+  MachineDeploymentResource,
+} from "../../controllers/api/cluster/machinedeployment.ts";
+import {
+  type TanzuKubernetesCluster,
+  TanzuKubernetesClusterResource,
+} from "../../controllers/api/run/tanzukubernetescluster.ts";
+import { VirtualMachineResource } from "../../controllers/api/vmoperator/virtualmachine.ts";
 import {
   type VirtualMachineService,
   VirtualMachineServiceResource,
@@ -413,6 +423,121 @@ describe("exhaustion", () => {
     expect(third.code).toBe(403);
     expect(third.message).toContain("exceeded quota: pacific-limits");
     expect(third.message).toContain("count/vspherepods.vsphere.pacific.dev");
+  });
+});
+
+describe("a cluster held back by the namespace's quota", () => {
+  it("8. a TKC past objectCounts.virtualMachines names the quota in its Machines', MachineDeployment's and own conditions (QuotaExceeded) and events", async () => {
+    const vmq = `vmq-${suffix}`;
+    const storage = "vsan-default-storage-policy";
+    // A host for the VMs the quota allows (its own zone: no VSpherePod of this suite lands there), so
+    // that the control plane runs and the node pool's quota is what holds the cluster back.
+    const vmHost = `vmq-${suffix}`;
+    hostsMade.push(vmHost);
+    await admin.create(ESXiHostResource, {
+      apiVersion: "vsphere.pacific.dev/v1alpha1",
+      kind: "ESXiHost",
+      metadata: { name: vmHost },
+      spec: { zone: `vmq-${suffix}`, capacity: { cpu: 16, memory: "64Gi" } },
+    });
+    await admin.create(
+      SupervisorNamespaceResource,
+      svnsObj(vmq, { vmClasses: ["best-effort-small"], objectCounts: { virtualMachines: 2 }, access }),
+    );
+    bindingsMade.push(`${vmq}-vsan`);
+    await admin.create(StorageClassBindingResource, {
+      apiVersion: "vsphere.pacific.dev/v1alpha1",
+      kind: "StorageClassBinding",
+      metadata: { name: `${vmq}-vsan` },
+      spec: { namespace: vmq, storageClass: storage, limit: "1Ti" },
+    });
+    try {
+      await running(vmq);
+      await eventually(
+        "the quota counts VirtualMachines",
+        async () => {
+          const q = await admin.get<V1ResourceQuota>(ResourceQuotas, "pacific-limits", vmq);
+          return q.status?.used?.["count/virtualmachines.vmoperator.vmware.com"] !== undefined;
+        },
+        90_000,
+        1000,
+      );
+      await eventually("the namespace bound to its storage", async () =>
+        (await admin.get<KubeObject>(Namespaces, vmq)).metadata?.annotations?.[
+          "vsphere.pacific.dev/storage-classes"
+        ]?.includes(storage),
+      );
+      // 1 control plane + 3 workers in a namespace of 2 VMs: two Machines can never get a VM.
+      await alice.create(TanzuKubernetesClusterResource, {
+        apiVersion: "run.tanzu.vmware.com/v1alpha3",
+        kind: "TanzuKubernetesCluster",
+        metadata: { name: "big", namespace: vmq },
+        spec: {
+          topology: {
+            controlPlane: {
+              replicas: 1,
+              vmClass: "best-effort-small",
+              storageClass: storage,
+              tkr: { reference: { name: "v1.23.8---vmware.3-tkg.1" } },
+            },
+            nodePools: [
+              { name: "workers", replicas: 3, vmClass: "best-effort-small", storageClass: storage },
+            ],
+          },
+        },
+      });
+      const quotaHeld = (c: { reason: string; message: string } | undefined) =>
+        c?.reason === "QuotaExceeded" &&
+        c.message.includes("exceeded quota: pacific-limits") &&
+        c.message.includes("count/virtualmachines.vmoperator.vmware.com");
+      const held = await eventually(
+        "a Machine reports the refused VM",
+        async () => {
+          const ms = await admin.list<Machine>(MachineResource, { namespace: vmq });
+          return ms.items.find((m) => quotaHeld(condition(m, "InfrastructureReady")));
+        },
+        90_000,
+      );
+      expect(condition(held, "InfrastructureReady")?.status).toBe("False");
+      expect(held.status?.phase).toBe("Pending");
+      await eventually("the MachineDeployment's Ready names the quota", async () =>
+        quotaHeld(
+          condition(
+            await admin.get<MachineDeployment>(MachineDeploymentResource, "big-workers", vmq),
+            "Ready",
+          ),
+        ),
+      );
+      const tkc = await eventually("the TKC's NodePoolsReady and Ready name the quota", async () => {
+        const t = await admin.get<TanzuKubernetesCluster>(TanzuKubernetesClusterResource, "big", vmq);
+        return quotaHeld(condition(t, "NodePoolsReady")) && quotaHeld(condition(t, "Ready")) && t;
+      });
+      expect(condition(tkc, "NodePoolsReady")?.message).toContain("node pool workers");
+      const events = await eventually("QuotaExceeded events on the Machine and the TKC", async () => {
+        const list = await admin.list<
+          KubeObject & { reason?: string; note?: string; regarding?: { kind?: string; name?: string } }
+        >(Events, { namespace: vmq });
+        const quota = list.items.filter((e) => e.reason === "QuotaExceeded");
+        const kinds = new Set(quota.map((e) => e.regarding?.kind));
+        return kinds.has("Machine") && kinds.has("TanzuKubernetesCluster") && quota;
+      });
+      expect(events.every((e) => e.note?.includes("exceeded quota: pacific-limits"))).toBe(true);
+      // Only the two VMs the quota allows exist.
+      expect((await admin.list(VirtualMachineResource, { namespace: vmq })).items).toHaveLength(2);
+    } finally {
+      await admin.delete(TanzuKubernetesClusterResource, "big", vmq).catch(() => undefined);
+      await eventually(
+        "the TKC gone",
+        () =>
+          admin.get(TanzuKubernetesClusterResource, "big", vmq).then(
+            () => false,
+            (e: unknown) => apiStatus(e).code === 404,
+          ),
+        90_000,
+      );
+      await admin.delete(SupervisorNamespaceResource, vmq).catch(() => undefined);
+      await admin.delete(ESXiHostResource, vmHost).catch(() => undefined);
+    }
   });
 });
 

@@ -12,6 +12,7 @@ import {
   type V1Beta1Condition,
 } from "../../runtime/capiconditions.ts";
 import { type Condition, findCondition } from "../../runtime/conditions.ts";
+import { apiStatus } from "../../runtime/errors.ts";
 import { controllerRef } from "../../runtime/owner.ts";
 
 /** The VirtualMachine for a Machine. */
@@ -60,7 +61,39 @@ export function providerIDOf(vm: VirtualMachine | undefined): string | undefined
   return vm?.status?.biosUUID ? `vsphere://${vm.status.biosUUID}` : undefined;
 }
 
-function infrastructureCondition(vm: VirtualMachine | undefined, running: boolean): NewV1Beta1Condition {
+/** Why the API server would not create a Machine's VM, when retrying at once cannot help. */
+export interface Refusal {
+  reason: "QuotaExceeded" | "VirtualMachineInvalid" | "AlreadyExists";
+  message: string;
+}
+
+/**
+ * A create error as a Refusal: the namespace's ResourceQuota (403 "exceeded quota: …"), an invalid
+ * VM (422), or a VM of that name made meanwhile. Anything else (RBAC settling, the API server
+ * restarting) is left to the controller's backoff.
+ */
+export function refusalOf(e: unknown): Refusal | undefined {
+  const s = apiStatus(e);
+  if (s.reason === "AlreadyExists") return { reason: "AlreadyExists", message: s.message };
+  if (s.code === 403 && s.message.includes("exceeded quota"))
+    return { reason: "QuotaExceeded", message: s.message };
+  if (s.code === 422) return { reason: "VirtualMachineInvalid", message: s.message };
+  return undefined;
+}
+
+function infrastructureCondition(
+  vm: VirtualMachine | undefined,
+  running: boolean,
+  refused: Refusal | undefined,
+): NewV1Beta1Condition {
+  if (refused && !vm)
+    return {
+      type: "InfrastructureReady",
+      status: "False",
+      severity: "Warning",
+      reason: refused.reason,
+      message: refused.message,
+    };
   if (running)
     return {
       type: "InfrastructureReady",
@@ -89,7 +122,7 @@ function infrastructureCondition(vm: VirtualMachine | undefined, running: boolea
 }
 
 /** The Machine's status as its VM makes it. */
-export function machineStatus(m: Machine, vm: VirtualMachine | undefined): MachineStatus {
+export function machineStatus(m: Machine, vm: VirtualMachine | undefined, refused?: Refusal): MachineStatus {
   const ip = vm?.status?.network?.primaryIP4;
   const running = vm?.status?.powerState === "PoweredOn" && !!ip;
   const status: MachineStatus = {
@@ -107,7 +140,7 @@ export function machineStatus(m: Machine, vm: VirtualMachine | undefined): Machi
       { type: "Hostname", address: name },
     ];
   }
-  const infra = infrastructureCondition(vm, running);
+  const infra = infrastructureCondition(vm, running, refused);
   status.conditions = setV1Beta1Conditions(m.status?.conditions as V1Beta1Condition[] | undefined, [
     { type: "BootstrapReady", status: "True" },
     infra,

@@ -33,11 +33,17 @@ const machine: Machine = {
 const name = machine.metadata.name ?? "";
 const req = { namespace: NS, name };
 
-async function pass(c: FakeClient) {
+interface Recorded {
+  reason: string;
+  note: string;
+}
+
+async function pass(c: FakeClient, events: Recorded[] = []) {
   const r = new MachineReconciler(
     c,
     await storeFrom(c, MachineResource),
     await storeFrom(c, VirtualMachineResource),
+    { event: (_o, _type, reason, _action, note) => events.push({ reason, note }) },
   );
   return r.reconcile(req);
 }
@@ -147,6 +153,36 @@ describe("MachineReconciler", () => {
     await expect(pass(c)).rejects.toThrow(/modified/);
     await pass(c);
     expect(c.peek(VirtualMachineResource, name, NS)).toBeDefined();
+  });
+
+  it("reports a VM the namespace's quota refuses as InfrastructureReady=False QuotaExceeded with the quota's message, an event, and a later retry", async () => {
+    const c = new FakeClient([MachineResource, machine]);
+    const quota =
+      'virtualmachines.vmoperator.vmware.com "x" is forbidden: exceeded quota: pacific-limits, requested: count/virtualmachines.vmoperator.vmware.com=1, used: count/virtualmachines.vmoperator.vmware.com=10, limited: count/virtualmachines.vmoperator.vmware.com=10';
+    c.failNext("create", new ApiError(403, "Forbidden", quota), "VirtualMachine");
+    const events: Recorded[] = [];
+    await expect(pass(c, events)).resolves.toEqual({ requeueAfter: 30_000 });
+    const m = peek(c);
+    expect(m?.status?.phase).toBe("Pending");
+    for (const type of ["InfrastructureReady", "Ready"])
+      expect(m?.status?.conditions?.find((x) => x.type === type)).toMatchObject({
+        status: "False",
+        severity: "Warning",
+        reason: "QuotaExceeded",
+        message: quota,
+      });
+    expect(events).toEqual([{ reason: "QuotaExceeded", note: quota }]);
+    // The quota frees up: the retry makes the VM, and the condition moves on.
+    await pass(c);
+    expect(c.peek(VirtualMachineResource, name, NS)).toBeDefined();
+    expect(reasonOf(peek(c), "InfrastructureReady")).toBe("WaitingForInfrastructure");
+  });
+
+  it("leaves a 403 that is not a quota (RBAC still settling) to the backoff", async () => {
+    const c = new FakeClient([MachineResource, machine]);
+    c.failNext("create", new ApiError(403, "Forbidden", "cannot create resource"), "VirtualMachine");
+    await expect(pass(c)).rejects.toThrow(/cannot create/);
+    expect(peek(c)?.status).toBeUndefined();
   });
 
   it("does nothing for a Machine being deleted (the garbage collector removes its VM)", async () => {

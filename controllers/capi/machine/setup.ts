@@ -13,5 +13,5 @@ export function setupMachineController(mgr: Manager): void {
     .for(MachineResource)
     .owns(VirtualMachineResource, { predicate: anyChange })
     .withOptions({ maxConcurrentReconciles: 16 })
-    .complete(new MachineReconciler(mgr.client, machines.store, vms.store));
+    .complete(new MachineReconciler(mgr.client, machines.store, vms.store, mgr.events));
 }

@@ -1,6 +1,7 @@
 // The MachineDeployment through the shared machine-owner reconciler, against the in-memory client:
 // scale up all at once, report replicas and phase, roll one surge machine at a time.
 import { describe, expect, it } from "vitest";
+import { MachineResource } from "../../api/cluster/machine.ts";
 import { type MachineDeployment, MachineDeploymentResource } from "../../api/cluster/machinedeployment.ts";
 import { CapiLabels, VMTemplateAnnotations } from "../../api/contracts.ts";
 import { FakeClient } from "../../runtime/testing/fakeclient.ts";
@@ -69,6 +70,42 @@ describe("MachineDeployment", () => {
     expect(s?.conditions?.[0]).toMatchObject({ status: "False", reason: "RollingUpdateInProgress" });
     await pass(c);
     expect(await machines(c)).toHaveLength(3); // it has not started yet: nothing more
+  });
+
+  it("carries a machine's QuotaExceeded (its VM refused by the namespace's quota) into Ready with the quota's message", async () => {
+    const c = new FakeClient([MachineDeploymentResource, md]);
+    await pass(c);
+    const [first] = await machines(c);
+    const quota = "exceeded quota: pacific-limits, requested: count/virtualmachines.vmoperator.vmware.com=1";
+    await c.patch(
+      MachineResource,
+      first?.metadata.name ?? "",
+      NS,
+      {
+        status: {
+          phase: "Pending",
+          conditions: [
+            {
+              type: "InfrastructureReady",
+              status: "False",
+              severity: "Warning",
+              reason: "QuotaExceeded",
+              message: quota,
+            },
+          ],
+        },
+      },
+      { subresource: "status" },
+    );
+    await pass(c);
+    const ready = c.peek(MachineDeploymentResource, "tkc-1-a", NS)?.status?.conditions?.[0];
+    expect(ready).toMatchObject({
+      type: "Ready",
+      status: "False",
+      severity: "Warning",
+      reason: "QuotaExceeded",
+      message: quota,
+    });
   });
 
   it("phase: ScalingDown above the count, Running only when all are ready", () => {

@@ -171,8 +171,15 @@ export class TKCReconciler implements Reconciler {
     markNodesHealthy(h.obj, machines);
     markUpdatesAvailable(h.obj, kcp, this.c.releases.list());
     markReadySummary(h.obj, READY_PARTS);
+    this.warnQuota(h.obj);
     await h.patch();
     return undefined;
+  }
+
+  /** A machine held back by the namespace's quota is named in the TKC's events too (`kubectl describe`). */
+  private warnQuota(tkc: TanzuKubernetesCluster): void {
+    const held = tkc.status?.conditions?.find((c) => c.status === "False" && c.reason === "QuotaExceeded");
+    if (held) this.events.event(tkc, "Warning", "QuotaExceeded", "Reconcile", held.message ?? "");
   }
 
   /** A problem only a person can fix: phase failed, Ready False with its reason (an event if `warn`). */
