@@ -192,7 +192,12 @@ EOF
     --allow-privileged=true --profiling=false
   wait_apiserver
 
+  # --resource-quota-sync-period: a quota made before kube-controller-manager discovered a counted
+  # custom kind (count/vspherepods…, right after the CRDs are installed) gets its `used` only at the
+  # next full resync (5 min by default); until then the API server refuses that kind ("status
+  # unknown for quota"). 30 s keeps a fresh local cluster usable within a minute.
   start_component kube-controller-manager "$k8s_bin/kube-controller-manager" \
+    --resource-quota-sync-period 30s \
     --kubeconfig "$state/kube-controller-manager.kubeconfig" \
     --authentication-kubeconfig "$state/kube-controller-manager.kubeconfig" \
     --authorization-kubeconfig "$state/kube-controller-manager.kubeconfig" \

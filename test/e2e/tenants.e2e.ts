@@ -408,7 +408,8 @@ describe("exhaustion", () => {
     await eventually(
       "the quota counts VSpherePods",
       async () => {
-        // Until the quota controller has counted them, the API server refuses every VSpherePod.
+        // Until the quota controller has counted them, the API server refuses every VSpherePod (a
+        // quota made before kube-controller-manager discovered the kind waits for its resync).
         const q = await admin.get<V1ResourceQuota>(ResourceQuotas, "pacific-limits", team);
         return (
           q.status?.hard?.["count/vspherepods.vsphere.pacific.dev"] === "2" &&
