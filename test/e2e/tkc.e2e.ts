@@ -113,7 +113,7 @@ function svns(name: string, extra: Record<string, unknown> = {}) {
 }
 
 beforeAll(async () => {
-  mgr = await startPacific({ vipPool: "192.168.140.1-192.168.140.4" });
+  mgr = await startPacific({ vipPool: "127.0.140.1-127.0.140.4" });
   for (const h of hosts)
     await client.create<ESXiHost>(ESXiHostResource, {
       apiVersion: "vsphere.pacific.dev/v1alpha1",
@@ -204,7 +204,7 @@ describe("a TanzuKubernetesCluster from the documentation", () => {
       ns,
     );
     const vip = svc.status?.loadBalancer?.ingress?.[0]?.ip;
-    expect(vip).toMatch(/^192\.168\.140\./);
+    expect(vip).toMatch(/^127\.0\.140\./);
     expect(tkc.status?.apiEndpoints).toEqual([{ host: vip, port: 6443 }]);
     expect((await client.get<Cluster>(ClusterResource, "tkc-1", ns)).spec.controlPlaneEndpoint).toEqual({
       host: vip,
@@ -517,13 +517,9 @@ describe("the load balancer's VIP pool", () => {
       return out.includes("VIPPoolExhausted") && out;
     });
     expect(events).toContain("VIPPoolExhausted");
-    const released = names[vips.indexOf("192.168.140.2")]!;
+    const released = names[vips.indexOf("127.0.140.2")]!;
     await client.delete(Services, released, ns);
-    await eventually(
-      "the released VIP reused",
-      async () => (await vipOf(starved)) === "192.168.140.2",
-      60_000,
-    );
+    await eventually("the released VIP reused", async () => (await vipOf(starved)) === "127.0.140.2", 60_000);
     for (const n of names) await client.delete(Services, n, ns).catch(() => undefined);
   });
 });

@@ -124,7 +124,7 @@ beforeAll(async () => {
       n,
     ).toBe("true");
 
-  mgr = await startPacific({ vipPool: "192.168.141.1-192.168.141.4" });
+  mgr = await startPacific({ vipPool: "127.0.141.1-127.0.141.4" });
   for (const h of hosts)
     await client.create<ESXiHost>(ESXiHostResource, {
       apiVersion: "vsphere.pacific.dev/v1alpha1",
@@ -275,7 +275,7 @@ describe("a VirtualMachine and a VirtualMachineService on the upstream CRDs", ()
       const s = await client.get<VirtualMachineService>(VirtualMachineServiceResource, "vm-u-lb", ns);
       return s.status?.loadBalancer?.ingress?.[0]?.ip ? s : false;
     });
-    expect(svc.status?.loadBalancer?.ingress?.[0]?.ip).toMatch(/^192\.168\.141\./);
+    expect(svc.status?.loadBalancer?.ingress?.[0]?.ip).toMatch(/^127\.0\.141\./);
     await client.delete(VirtualMachineServiceResource, "vm-u-lb", ns);
     await client.delete(VirtualMachineResource, "vm-u", ns);
     expectNoInvalid(mgr!);
