@@ -74,6 +74,11 @@ export const CapiLabels = {
   capvClusterName: "capv.vmware.com/cluster.name",
   capvClusterRole: "capv.vmware.com/cluster.role",
 } as const;
+/** Cluster API's topology controller labels what it makes (KubeadmControlPlane, MachineDeployments). */
+export const TopologyLabels = {
+  owned: "topology.cluster.x-k8s.io/owned",
+  deploymentName: "topology.cluster.x-k8s.io/deployment-name",
+} as const;
 /** A machine's VM template rides on the Machine (Pacific has no VSphereMachineTemplate kind). */
 export const VMTemplateAnnotations = {
   className: "vsphere.pacific.dev/vm-class",

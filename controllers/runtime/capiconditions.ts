@@ -4,7 +4,7 @@
 // only a False one does, and there is no `observedGeneration` (the kind's status has its own).
 // Every writer of such conditions goes through this file, so the API server of the real upstream
 // CRDs never refuses what we write (an empty message is a 422 there).
-import { type Condition, type ConditionStatus, findCondition, rfc3339 } from "./conditions.ts";
+import { type Condition, type ConditionStatus, findCondition, rfc3339, setConditions } from "./conditions.ts";
 
 export type Severity = "Error" | "Warning" | "Info";
 
@@ -178,3 +178,27 @@ export const markUnknown = <T extends WithV1Beta1Conditions>(
   message?: string,
   now = new Date(),
 ): T => mark(obj, { type, status: "Unknown", reason, message }, now);
+
+/**
+ * Cluster API's `status.v1beta2.conditions` (since v1.9): metav1.Condition — a CamelCase reason
+ * always, a message (may be empty), the object's generation in each. Set as apimachinery's
+ * SetStatusCondition (lastTransitionTime moves when the status flips).
+ */
+export function setV1Beta2Conditions(
+  conditions: readonly Condition[] | undefined,
+  conds: ReadonlyArray<{ type: string; status: ConditionStatus; reason: string; message?: string }>,
+  generation: number | undefined,
+  now = new Date(),
+): Condition[] {
+  return setConditions(
+    conditions,
+    conds.map((c) => ({
+      type: c.type,
+      status: c.status,
+      reason: c.reason,
+      message: (c.message ?? "").slice(0, 32768),
+      ...(generation !== undefined ? { observedGeneration: generation } : {}),
+    })),
+    now,
+  );
+}

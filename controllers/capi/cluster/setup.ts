@@ -1,18 +1,58 @@
-// The Cluster controller's wiring: Clusters, and the control planes that report into them.
-import { ClusterResource } from "../../api/cluster/cluster.ts";
+// The Cluster controller's wiring: Clusters, what their topology makes (control planes, pools, the
+// control-plane load balancer), and the classes and releases a topology names.
+import { type Cluster, ClusterResource } from "../../api/cluster/cluster.ts";
+import { ClusterClassResource } from "../../api/cluster/clusterclass.ts";
+import { MachineDeploymentResource } from "../../api/cluster/machinedeployment.ts";
 import { KubeadmControlPlaneResource } from "../../api/controlplane/kubeadmcontrolplane.ts";
-import { anyChange } from "../../runtime/controller.ts";
+import { TanzuKubernetesReleaseResource } from "../../api/run/tanzukubernetesrelease.ts";
+import { VirtualMachineServiceResource } from "../../api/vmoperator/virtualmachineservice.ts";
+import { anyChange, type Request } from "../../runtime/controller.ts";
 import type { Manager } from "../../runtime/manager.ts";
 import { clusterOf } from "../../shared/capi.ts";
 import { ROLLUP_DELAY_MS } from "../../shared/rollup.ts";
-import { ClusterReconciler } from "./reconciler.ts";
+import { topologyOf } from "../../shared/topology/types.ts";
+import { type ClusterCaches, ClusterReconciler } from "./reconciler.ts";
 
 export function setupClusterController(mgr: Manager): void {
-  const clusters = mgr.informer(ClusterResource);
-  const kcps = mgr.informer(KubeadmControlPlaneResource);
+  const c: ClusterCaches = {
+    clusters: mgr.informer(ClusterResource).store,
+    classes: mgr.informer(ClusterClassResource).store,
+    kcps: mgr.informer(KubeadmControlPlaneResource).store,
+    mds: mgr.informer(MachineDeploymentResource).store,
+    releases: mgr.informer(TanzuKubernetesReleaseResource).store,
+    vmServices: mgr.informer(VirtualMachineServiceResource).store,
+  };
+  const toRequest = (x: Cluster): Request => ({
+    namespace: x.metadata.namespace,
+    name: x.metadata.name ?? "",
+  });
+  /** Topology Clusters naming a class (its namespace is the Cluster's unless classNamespace says). */
+  const usersOf = (o: { metadata?: { name?: string; namespace?: string } }) =>
+    c.clusters
+      .list()
+      .filter((x) => {
+        const t = topologyOf(x);
+        return (
+          !!t &&
+          t.class === o.metadata?.name &&
+          (t.classNamespace || x.metadata.namespace) === o.metadata?.namespace
+        );
+      })
+      .map(toRequest);
+  const topologyClusters = () =>
+    c.clusters
+      .list()
+      .filter((x) => topologyOf(x))
+      .map(toRequest);
+  const rollup = { predicate: anyChange, delayMs: ROLLUP_DELAY_MS };
   mgr
     .controller("cluster")
     .for(ClusterResource, { predicate: anyChange })
-    .watches(KubeadmControlPlaneResource, clusterOf, { predicate: anyChange, delayMs: ROLLUP_DELAY_MS })
-    .complete(new ClusterReconciler(mgr.client, clusters.store, kcps.store));
+    .watches(KubeadmControlPlaneResource, clusterOf, rollup)
+    .watches(MachineDeploymentResource, clusterOf, rollup)
+    .watches(VirtualMachineServiceResource, clusterOf, rollup)
+    .watches(ClusterClassResource, usersOf)
+    .watches(TanzuKubernetesReleaseResource, topologyClusters)
+    .withOptions({ maxConcurrentReconciles: 8 })
+    .complete(new ClusterReconciler(mgr.client, c, mgr.events));
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { TanzuKubernetesCluster } from "../../api/run/tanzukubernetescluster.ts";
 import type { TanzuKubernetesRelease } from "../../api/run/tanzukubernetesrelease.ts";
 import { tkrName } from "../../shared/tkr.ts";
-import { desiredCluster, desiredNodePool, names, upgradesFrom } from "./desired.ts";
+import { desiredCluster, upgradesFrom } from "./desired.ts";
 
 /** A release of Kubernetes `version` (as the TKR controller makes them, by name and version). */
 const release = (version: string): TanzuKubernetesRelease => ({
@@ -40,32 +40,69 @@ describe("TKC desired state", () => {
     expect(upgradesFrom("v1.25.7+vmware.3", rel)).toEqual([]);
   });
 
-  it("makes the Cluster owned by the TKC and the pools owned by the Cluster, with Cluster API labels", () => {
-    const cluster = desiredCluster(tkc, "v1.23.8---vmware.3-tkg.1", "192.168.128.1");
+  it("makes the Cluster owned by the TKC, with the tanzukubernetescluster topology and pool overrides", () => {
+    const pools = [
+      { name: "pool-1", replicas: 3, vmClass: "best-effort-small", storageClass: "vsan" },
+      {
+        name: "gpu",
+        replicas: 1,
+        vmClass: "guaranteed-large",
+        storageClass: "gold",
+        labels: { tier: "gpu" },
+      },
+    ];
+    const t = {
+      ...tkc,
+      spec: { topology: { ...tkc.spec.topology, nodePools: pools } },
+    } as TanzuKubernetesCluster;
+    const cluster = desiredCluster(t, release("v1.23.8+vmware.3-tkg.1"));
     expect(cluster.metadata.ownerReferences?.[0]).toMatchObject({
       kind: "TanzuKubernetesCluster",
       uid: "u1",
       controller: true,
     });
-    expect(cluster.spec.controlPlaneEndpoint).toEqual({ host: "192.168.128.1", port: 6443 });
-    expect(cluster.spec.controlPlaneRef?.name).toBe(names.controlPlane("tkc-1"));
-    const pool = tkc.spec.topology.nodePools?.[0];
-    if (!pool) throw new Error("the sample has a node pool");
-    const md = desiredNodePool(
-      tkc,
-      { ...cluster, metadata: { ...cluster.metadata, uid: "c1" } },
-      pool,
-      release("v1.23.8+vmware.3-tkg.1"),
-      "v1.23.8+vmware.3",
-    );
-    expect(md.metadata.name).toBe("tkc-1-pool-1");
-    expect(md.metadata.ownerReferences?.[0]).toMatchObject({ kind: "Cluster", uid: "c1" });
-    expect(md.spec.selector.matchLabels).toEqual({
+    expect(cluster.metadata.labels).toEqual({
       "cluster.x-k8s.io/cluster-name": "tkc-1",
-      "cluster.x-k8s.io/deployment-name": "tkc-1-pool-1",
+      "run.tanzu.vmware.com/tkr": "v1.23.8---vmware.3-tkg.1",
     });
-    expect(md.spec.template.metadata?.annotations?.["vsphere.pacific.dev/vm-class"]).toBe(
-      "best-effort-small",
-    );
+    // The endpoint and the control-plane reference are the topology step's.
+    expect(cluster.spec.controlPlaneEndpoint).toBeUndefined();
+    expect(cluster.spec.controlPlaneRef).toBeUndefined();
+    expect(cluster.spec.topology).toEqual({
+      class: "tanzukubernetescluster",
+      version: "v1.23.8+vmware.3-tkg.1",
+      controlPlane: { replicas: 3 },
+      workers: {
+        machineDeployments: [
+          {
+            class: "node-pool",
+            name: "pool-1",
+            replicas: 3,
+            variables: {
+              overrides: [
+                { name: "vmClass", value: "best-effort-small" },
+                { name: "storageClass", value: "vsan" },
+              ],
+            },
+          },
+          {
+            class: "node-pool",
+            name: "gpu",
+            replicas: 1,
+            variables: {
+              overrides: [
+                { name: "vmClass", value: "guaranteed-large" },
+                { name: "storageClass", value: "gold" },
+                { name: "nodePoolLabels", value: [{ key: "tier", value: "gpu" }] },
+              ],
+            },
+          },
+        ],
+      },
+      variables: [
+        { name: "vmClass", value: "best-effort-medium" },
+        { name: "storageClass", value: "vsan" },
+      ],
+    });
   });
 });

@@ -1,48 +1,38 @@
-// What a TanzuKubernetesCluster is made of, as pure functions: a Cluster (owned by the TKC), and,
-// owned by the Cluster, a KubeadmControlPlane, one MachineDeployment per node pool, the
-// control-plane VirtualMachineService (its VIP is the cluster's endpoint) and the kubeconfig
-// Secret. Names are deterministic, as Cluster API's TKG provider makes them.
-import type { V1Secret } from "@kubernetes/client-node";
+// What a TanzuKubernetesCluster is made of, as pure functions: a Cluster (owned by the TKC) with the
+// `tanzukubernetescluster` topology, as the real Supervisor makes it since vSphere 8 — the control
+// plane's class and storage class are the topology's variables, each node pool a MachineDeployment
+// of class `node-pool` whose own class, storage class and labels are its overrides. Everything below
+// (KubeadmControlPlane, MachineDeployments, the control-plane VirtualMachineService, the kubeconfig
+// Secret) is the topology step's (controllers/capi/cluster, shared/topology), under the names TKG
+// gives them.
 import { type Cluster, ClusterApiVersion } from "../../api/cluster/cluster.ts";
-import type { MachineDeployment } from "../../api/cluster/machinedeployment.ts";
-import {
-  CapiLabels,
-  CLUSTER_SECRET_TYPE,
-  NODE_POOL_LABEL,
-  TKR_LABEL,
-  VMTemplateAnnotations,
-} from "../../api/contracts.ts";
-import {
-  type KubeadmControlPlane,
-  KubeadmControlPlaneApiVersion,
-} from "../../api/controlplane/kubeadmcontrolplane.ts";
+import { CapiLabels, TKR_LABEL } from "../../api/contracts.ts";
 import {
   type TanzuKubernetesCluster,
   TanzuKubernetesClusterApiVersion,
 } from "../../api/run/tanzukubernetescluster.ts";
 import type { TanzuKubernetesRelease } from "../../api/run/tanzukubernetesrelease.ts";
-import { VirtualMachineApiVersion } from "../../api/vmoperator/virtualmachine.ts";
-import type { VirtualMachineService } from "../../api/vmoperator/virtualmachineservice.ts";
 import { controllerRef } from "../../runtime/owner.ts";
 import { compareVersions, semver } from "../../shared/tkr.ts";
+import { topologyNames } from "../../shared/topology/desired.ts";
+import { API_SERVER_PORT, endpointNames } from "../../shared/topology/endpoint.ts";
+import type { MachineDeploymentTopology, TopologyVariable } from "../../shared/topology/types.ts";
 
-export const API_SERVER_PORT = 6443;
+/** The ClusterClass a TKC's Cluster names (published into every Supervisor Namespace) and its worker class. */
+export const TKC_CLASS = "tanzukubernetescluster";
+export const NODE_POOL_CLASS = "node-pool";
 
 export const names = {
   cluster: (tkc: string) => tkc,
-  controlPlane: (tkc: string) => `${tkc}-control-plane`,
-  nodePool: (tkc: string, pool: string) => `${tkc}-${pool}`,
-  service: (tkc: string) => `${tkc}-control-plane-service`,
-  kubeconfig: (tkc: string) => `${tkc}-kubeconfig`,
+  controlPlane: topologyNames.controlPlane,
+  nodePool: topologyNames.machineDeployment,
+  service: endpointNames.service,
+  kubeconfig: endpointNames.kubeconfig,
 };
 
 /** The release named by the control plane (node pools follow it unless they name their own). */
 export function releaseOf(tkc: TanzuKubernetesCluster): string | undefined {
   return tkc.spec.topology.controlPlane.tkr?.reference?.name;
-}
-
-export function imageOf(tkr: TanzuKubernetesRelease): string {
-  return tkr.spec.osImages?.[0]?.name ?? `photon-3-amd64-${tkr.metadata.name}`;
 }
 
 /** Releases one may upgrade to from `current`: newer, same major, at most the next minor. */
@@ -65,24 +55,40 @@ export const nameOf = (o: { metadata?: { name?: string } }) => o.metadata?.name 
 
 const labelsOf = (tkc: TanzuKubernetesCluster) => ({ [CapiLabels.clusterName]: nameOf(tkc) });
 
-function vmTemplate(vmClass: string, storageClass: string, image: string): Record<string, string> {
+type Pool = NonNullable<TanzuKubernetesCluster["spec"]["topology"]["nodePools"]>[number];
+
+/** A node pool as a MachineDeployment topology: what differs from the control plane is an override. */
+function machineDeployment(pool: Pool): MachineDeploymentTopology {
+  const labels = Object.entries((pool.labels ?? {}) as Record<string, string>);
+  const overrides: TopologyVariable[] = [
+    { name: "vmClass", value: pool.vmClass },
+    { name: "storageClass", value: pool.storageClass },
+    ...(labels.length
+      ? [{ name: "nodePoolLabels", value: labels.map(([key, value]) => ({ key, value })) }]
+      : []),
+  ];
   return {
-    [VMTemplateAnnotations.className]: vmClass,
-    [VMTemplateAnnotations.storageClass]: storageClass,
-    [VMTemplateAnnotations.imageName]: image,
+    class: NODE_POOL_CLASS,
+    name: pool.name,
+    replicas: pool.replicas,
+    ...(pool.failureDomain ? { failureDomain: pool.failureDomain } : {}),
+    ...(pool.nodeDrainTimeout ? { nodeDrainTimeout: pool.nodeDrainTimeout } : {}),
+    variables: { overrides },
   };
 }
 
-export function desiredCluster(tkc: TanzuKubernetesCluster, tkr: string, vip: string | undefined): Cluster {
+/** The TKC's Cluster; `release` is the control plane's (found: the reconciler checked). */
+export function desiredCluster(tkc: TanzuKubernetesCluster, release: TanzuKubernetesRelease): Cluster {
   const net = tkc.spec.settings?.network;
   const name = nameOf(tkc);
+  const cp = tkc.spec.topology.controlPlane;
   return {
     apiVersion: ClusterApiVersion,
     kind: "Cluster",
     metadata: {
       name: names.cluster(name),
       namespace: tkc.metadata.namespace,
-      labels: { ...labelsOf(tkc), [TKR_LABEL]: tkr },
+      labels: { ...labelsOf(tkc), [TKR_LABEL]: release.metadata.name ?? "" },
       ownerReferences: [
         controllerRef({
           apiVersion: TanzuKubernetesClusterApiVersion,
@@ -98,163 +104,19 @@ export function desiredCluster(tkc: TanzuKubernetesCluster, tkr: string, vip: st
         services: { cidrBlocks: net?.services?.cidrBlocks ?? ["10.96.0.0/12"] },
         serviceDomain: net?.serviceDomain ?? "cluster.local",
       },
-      controlPlaneRef: {
-        apiVersion: KubeadmControlPlaneApiVersion,
-        kind: "KubeadmControlPlane",
-        name: names.controlPlane(name),
-        namespace: tkc.metadata.namespace,
+      topology: {
+        class: TKC_CLASS,
+        version: release.spec.version,
+        controlPlane: {
+          replicas: cp.replicas,
+          ...(cp.nodeDrainTimeout ? { nodeDrainTimeout: cp.nodeDrainTimeout } : {}),
+        },
+        workers: { machineDeployments: (tkc.spec.topology.nodePools ?? []).map(machineDeployment) },
+        variables: [
+          { name: "vmClass", value: cp.vmClass },
+          { name: "storageClass", value: cp.storageClass },
+        ],
       },
-      ...(vip ? { controlPlaneEndpoint: { host: vip, port: API_SERVER_PORT } } : {}),
     },
-  };
-}
-
-export function desiredControlPlane(
-  tkc: TanzuKubernetesCluster,
-  cluster: Cluster,
-  release: TanzuKubernetesRelease,
-): KubeadmControlPlane {
-  const cp = tkc.spec.topology.controlPlane;
-  return {
-    apiVersion: KubeadmControlPlaneApiVersion,
-    kind: "KubeadmControlPlane",
-    metadata: {
-      name: names.controlPlane(nameOf(tkc)),
-      namespace: tkc.metadata.namespace,
-      labels: labelsOf(tkc),
-      ownerReferences: [
-        controllerRef({ apiVersion: ClusterApiVersion, kind: "Cluster", metadata: cluster.metadata }),
-      ],
-    },
-    spec: {
-      replicas: cp.replicas,
-      version: release.spec.kubernetes.version,
-      machineTemplate: {
-        metadata: {
-          labels: labelsOf(tkc),
-          annotations: vmTemplate(cp.vmClass, cp.storageClass, imageOf(release)),
-        },
-        infrastructureRef: {
-          apiVersion: VirtualMachineApiVersion,
-          kind: "VirtualMachineClass",
-          name: cp.vmClass,
-          namespace: tkc.metadata.namespace,
-        },
-        ...(cp.nodeDrainTimeout ? { nodeDrainTimeout: cp.nodeDrainTimeout } : {}),
-      },
-      kubeadmConfigSpec: { clusterConfiguration: { etcd: { local: {} } } },
-      rolloutStrategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1 } },
-    },
-  };
-}
-
-type Pool = NonNullable<TanzuKubernetesCluster["spec"]["topology"]["nodePools"]>[number];
-
-/** A node pool's MachineDeployment; `version` is what its machines may run now (control plane first). */
-export function desiredNodePool(
-  tkc: TanzuKubernetesCluster,
-  cluster: Cluster,
-  pool: Pool,
-  release: TanzuKubernetesRelease,
-  version: string,
-): MachineDeployment {
-  const name = names.nodePool(nameOf(tkc), pool.name);
-  const selector = { [CapiLabels.clusterName]: nameOf(tkc), [CapiLabels.deploymentName]: name };
-  return {
-    apiVersion: ClusterApiVersion,
-    kind: "MachineDeployment",
-    metadata: {
-      name,
-      namespace: tkc.metadata.namespace,
-      labels: { ...labelsOf(tkc), [NODE_POOL_LABEL]: pool.name },
-      ownerReferences: [
-        controllerRef({ apiVersion: ClusterApiVersion, kind: "Cluster", metadata: cluster.metadata }),
-      ],
-    },
-    spec: {
-      clusterName: nameOf(tkc),
-      replicas: pool.replicas,
-      selector: { matchLabels: selector },
-      template: {
-        metadata: {
-          labels: { ...selector, [NODE_POOL_LABEL]: pool.name, ...(pool.labels as Record<string, string>) },
-          annotations: vmTemplate(pool.vmClass, pool.storageClass, imageOf(release)),
-        },
-        spec: {
-          clusterName: nameOf(tkc),
-          bootstrap: { dataSecretName: `${name}-bootstrap` },
-          infrastructureRef: {
-            apiVersion: VirtualMachineApiVersion,
-            kind: "VirtualMachineClass",
-            name: pool.vmClass,
-            namespace: tkc.metadata.namespace,
-          },
-          version,
-          ...(pool.failureDomain ? { failureDomain: pool.failureDomain } : {}),
-          ...(pool.nodeDrainTimeout ? { nodeDrainTimeout: pool.nodeDrainTimeout } : {}),
-        },
-      },
-      strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
-    },
-  };
-}
-
-export function desiredService(tkc: TanzuKubernetesCluster, cluster: Cluster): VirtualMachineService {
-  const name = nameOf(tkc);
-  return {
-    apiVersion: VirtualMachineApiVersion,
-    kind: "VirtualMachineService",
-    metadata: {
-      name: names.service(name),
-      namespace: tkc.metadata.namespace,
-      labels: labelsOf(tkc),
-      ownerReferences: [
-        controllerRef({ apiVersion: ClusterApiVersion, kind: "Cluster", metadata: cluster.metadata }),
-      ],
-    },
-    spec: {
-      type: "LoadBalancer",
-      ports: [{ name: "apiserver", protocol: "TCP", port: API_SERVER_PORT, targetPort: API_SERVER_PORT }],
-      selector: { [CapiLabels.capvClusterName]: name, [CapiLabels.capvClusterRole]: "controlplane" },
-    },
-  };
-}
-
-/** The admin kubeconfig Cluster API writes (key `value`); the credentials are placeholders of the simulation. */
-export function desiredKubeconfig(tkc: TanzuKubernetesCluster, cluster: Cluster, vip: string): V1Secret {
-  const name = nameOf(tkc);
-  const kubeconfig = [
-    "apiVersion: v1",
-    "kind: Config",
-    "clusters:",
-    `- name: ${name}`,
-    "  cluster:",
-    `    server: https://${vip}:${API_SERVER_PORT}`,
-    "    insecure-skip-tls-verify: true",
-    "contexts:",
-    `- name: ${name}-admin@${name}`,
-    "  context:",
-    `    cluster: ${name}`,
-    `    user: ${name}-admin`,
-    `current-context: ${name}-admin@${name}`,
-    "users:",
-    `- name: ${name}-admin`,
-    "  user:",
-    `    token: simulated-${cluster.metadata.uid}`,
-    "",
-  ].join("\n");
-  return {
-    apiVersion: "v1",
-    kind: "Secret",
-    type: CLUSTER_SECRET_TYPE,
-    metadata: {
-      name: names.kubeconfig(name),
-      namespace: tkc.metadata.namespace,
-      labels: labelsOf(tkc),
-      ownerReferences: [
-        controllerRef({ apiVersion: ClusterApiVersion, kind: "Cluster", metadata: cluster.metadata }),
-      ],
-    },
-    data: { value: Buffer.from(kubeconfig).toString("base64") },
   };
 }

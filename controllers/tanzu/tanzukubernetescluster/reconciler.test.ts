@@ -130,22 +130,27 @@ async function assignVip(c: FakeClient, ip: string) {
 }
 
 describe("TKCReconciler", () => {
-  it("adds its finalizer, then makes the Cluster, the control plane, the pools, the service and the kubeconfig", async () => {
+  it("adds its finalizer, then makes the Cluster with its topology, and reports what the topology step made", async () => {
     const c = world();
     await pass(c);
     expect(c.peek(TanzuKubernetesClusterResource, "tkc-1", NS)?.metadata.finalizers).toEqual([FINALIZER]);
     expect(created(c, ClusterResource)).toEqual([`${NS}/tkc-1`]);
-    expect(created(c, KubeadmControlPlaneResource)).toEqual([]); // after the Cluster is in the cache
 
     await pass(c);
-    expect(created(c, KubeadmControlPlaneResource)).toEqual([`${NS}/tkc-1-control-plane`]);
-    expect(created(c, MachineDeploymentResource)).toEqual([`${NS}/tkc-1-a`, `${NS}/tkc-1-b`]);
-    expect(created(c, VirtualMachineServiceResource)).toEqual([`${NS}/tkc-1-control-plane-service`]);
-    expect(created(c, Secrets)).toEqual([]); // no VIP yet
     const cluster = c.peek(ClusterResource, "tkc-1", NS) as Cluster;
-    const kcp = c.peek(KubeadmControlPlaneResource, "tkc-1-control-plane", NS);
-    expect(kcp?.metadata.ownerReferences?.[0]?.uid).toBe(cluster.metadata.uid);
-    expect(c.peek(MachineDeploymentResource, "tkc-1-a", NS)?.spec.replicas).toBe(2);
+    expect(cluster.spec.topology).toMatchObject({
+      class: "tanzukubernetescluster",
+      version: "v1.23.8+vmware.3-tkg.1",
+      controlPlane: { replicas: 1 },
+    });
+    // The TKC makes nothing below the Cluster: that is the topology step's (controllers/capi/cluster).
+    for (const rt of [
+      KubeadmControlPlaneResource,
+      MachineDeploymentResource,
+      VirtualMachineServiceResource,
+      Secrets,
+    ])
+      expect(created(c, rt)).toEqual([]);
     const s = c.peek(TanzuKubernetesClusterResource, "tkc-1", NS)?.status;
     expect(s?.phase).toBe("creating");
     expect(s?.totalWorkerReplicas).toBe(3);
@@ -160,27 +165,27 @@ describe("TKCReconciler", () => {
     ]);
     expect(s?.conditions?.find((x) => x.type === "Ready")?.status).toBe("False");
 
+    // What the topology step makes shows in the TKC's status: the VIP, a pool's readiness.
+    await c.create(VirtualMachineServiceResource, {
+      apiVersion: "vmoperator.vmware.com/v1alpha3",
+      kind: "VirtualMachineService",
+      metadata: { name: names.service("tkc-1"), namespace: NS },
+      spec: { type: "LoadBalancer" },
+    } as VirtualMachineService);
     await assignVip(c, "127.0.0.10");
     await pass(c);
-    expect(created(c, Secrets)).toEqual([`${NS}/tkc-1-kubeconfig`]);
-    expect(c.peek(ClusterResource, "tkc-1", NS)?.spec.controlPlaneEndpoint).toEqual({
-      host: "127.0.0.10",
-      port: 6443,
-    });
     expect(c.peek(TanzuKubernetesClusterResource, "tkc-1", NS)?.status?.apiEndpoints).toEqual([
       { host: "127.0.0.10", port: 6443 },
     ]);
 
-    // Nothing left to change: a further pass of the same reconciler writes nothing. A fresh one
-    // (a restart) cannot read Secrets, so it tries the kubeconfig once more: AlreadyExists, no failure.
+    // Nothing left to change: a further pass writes nothing.
     const r = new TKCReconciler(c, await caches(c), { event: () => undefined });
-    await r.reconcile(req, silentLogger);
     const before = c.actions.length;
     await r.reconcile(req, silentLogger);
     expect(c.actions.slice(before)).toEqual([]);
   });
 
-  it("removes the MachineDeployment of a pool taken out of the spec, in the foreground", async () => {
+  it("takes a pool out of the Cluster's topology when it leaves the spec", async () => {
     const c = world();
     await pass(c);
     await pass(c);
@@ -189,15 +194,10 @@ describe("TKCReconciler", () => {
       spec: { topology: { ...t.spec.topology, nodePools: [t.spec.topology.nodePools?.[0]] } },
     });
     await pass(c);
-    const deletes = c.actions.filter((a) => a.verb === "delete");
-    expect(deletes).toEqual([
-      {
-        verb: "delete",
-        kind: "MachineDeployment",
-        key: `${NS}/tkc-1-b`,
-        body: { propagationPolicy: "Foreground" },
-      },
-    ]);
+    const topology = c.peek(ClusterResource, "tkc-1", NS)?.spec.topology as {
+      workers: { machineDeployments: Array<{ name: string }> };
+    };
+    expect(topology.workers.machineDeployments.map((m) => m.name)).toEqual(["a"]);
   });
 
   it("fails with a reason and a Warning event when the release is missing, and makes nothing", async () => {
@@ -269,11 +269,14 @@ describe("TKCReconciler", () => {
     expect(created(c, ClusterResource)).toEqual([`${NS}/tkc-1`]);
 
     await pass(c);
-    await c.patch(KubeadmControlPlaneResource, "tkc-1-control-plane", NS, { spec: { replicas: 5 } }); // a hand edit
-    c.failNext("patch", new ApiError(409, "Conflict", "the object has been modified"), "KubeadmControlPlane");
+    await c.patch(ClusterResource, "tkc-1", NS, { spec: { topology: { controlPlane: { replicas: 5 } } } }); // a hand edit
+    c.failNext("patch", new ApiError(409, "Conflict", "the object has been modified"), "Cluster");
     await expect(pass(c)).rejects.toThrow(/modified/);
     await pass(c); // the retry puts the spec back
-    expect(c.peek(KubeadmControlPlaneResource, "tkc-1-control-plane", NS)?.spec.replicas).toBe(1);
+    const topology = c.peek(ClusterResource, "tkc-1", NS)?.spec.topology as
+      | { controlPlane: { replicas: number } }
+      | undefined;
+    expect(topology?.controlPlane.replicas).toBe(1);
   });
 
   it("takes a NotFound as the end: the TKC gone before its status write, a Cluster already gone on deletion", async () => {
@@ -281,7 +284,7 @@ describe("TKCReconciler", () => {
     await pass(c); // the Cluster is made; no status yet
     c.failNext("patch", notFound(TanzuKubernetesClusterResource, "tkc-1"), "TanzuKubernetesCluster");
     await expect(pass(c)).resolves.toBeUndefined(); // the status write met a NotFound: no failure
-    expect(created(c, KubeadmControlPlaneResource)).toHaveLength(1);
+    expect(created(c, ClusterResource)).toHaveLength(1);
     expect(c.peek(TanzuKubernetesClusterResource, "tkc-1", NS)?.status).toBeUndefined();
 
     await c.delete(TanzuKubernetesClusterResource, "tkc-1", NS);

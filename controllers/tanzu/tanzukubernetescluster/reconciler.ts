@@ -1,17 +1,15 @@
 // The TanzuKubernetesCluster reconciler: checks what only the cluster's state can judge
-// (validate.ts), makes the Cluster API graph (desired.ts) top down, upgrades the control plane before
-// the node pools, and reports phase, conditions, endpoints and the node and VM maps (status.ts) in
-// one status write. On deletion it removes the Cluster in the foreground (everything below goes with
+// (validate.ts), makes its Cluster with the `tanzukubernetescluster` topology (desired.ts) — the
+// topology step of the Cluster controller makes everything below it, control plane first on an
+// upgrade — and reports phase, conditions, endpoints and the node and VM maps (status.ts) in one
+// status write. On deletion it removes the Cluster in the foreground (everything below goes with
 // it, also what is already gone) before letting go of its finalizer.
 import type { V1Namespace } from "@kubernetes/client-node";
 import { type Cluster, ClusterResource } from "../../api/cluster/cluster.ts";
 import type { Machine } from "../../api/cluster/machine.ts";
-import { type MachineDeployment, MachineDeploymentResource } from "../../api/cluster/machinedeployment.ts";
+import type { MachineDeployment } from "../../api/cluster/machinedeployment.ts";
 import { CapiLabels } from "../../api/contracts.ts";
-import {
-  type KubeadmControlPlane,
-  KubeadmControlPlaneResource,
-} from "../../api/controlplane/kubeadmcontrolplane.ts";
+import type { KubeadmControlPlane } from "../../api/controlplane/kubeadmcontrolplane.ts";
 import {
   type TanzuKubernetesCluster,
   TanzuKubernetesClusterResource,
@@ -19,10 +17,7 @@ import {
 import type { TanzuKubernetesRelease } from "../../api/run/tanzukubernetesrelease.ts";
 import type { VirtualMachine } from "../../api/vmoperator/virtualmachine.ts";
 import type { VirtualMachineClass } from "../../api/vmoperator/virtualmachineclass.ts";
-import {
-  type VirtualMachineService,
-  VirtualMachineServiceResource,
-} from "../../api/vmoperator/virtualmachineservice.ts";
+import type { VirtualMachineService } from "../../api/vmoperator/virtualmachineservice.ts";
 import { markFalse, markReadySummary } from "../../runtime/capiconditions.ts";
 import { ensureChild } from "../../runtime/children.ts";
 import type { Client, KubeObject } from "../../runtime/client.ts";
@@ -33,20 +28,11 @@ import { ensureFinalizer, removeFinalizer } from "../../runtime/finalizers.ts";
 import type { Logger } from "../../runtime/log.ts";
 import { hasFinalizer, isControlledBy } from "../../runtime/owner.ts";
 import { PatchHelper } from "../../runtime/patchhelper.ts";
-import { keyFor, type ResourceType, Secrets } from "../../runtime/resource.ts";
+import { keyFor, type ResourceType } from "../../runtime/resource.ts";
 import type { Store } from "../../runtime/store.ts";
+import { vipOf } from "../../shared/topology/endpoint.ts";
+import { desiredCluster, nameOf, names, releaseOf } from "./desired.ts";
 import {
-  desiredCluster,
-  desiredControlPlane,
-  desiredKubeconfig,
-  desiredNodePool,
-  desiredService,
-  nameOf,
-  names,
-  releaseOf,
-} from "./desired.ts";
-import {
-  controlPlaneUpgraded,
   markControlPlaneReady,
   markNodePoolsReady,
   markNodesHealthy,
@@ -81,13 +67,6 @@ export interface TKCCaches {
 export type EventSink = Pick<EventRecorder, "event">;
 
 export class TKCReconciler implements Reconciler {
-  /**
-   * Kubeconfig Secrets made (by TKC uid): the manager may create Secrets but not read them, so it
-   * creates each once per process (AlreadyExists after a restart is no failure) — no cache of
-   * the cluster's Secrets, no list, watch or get on them (issue 19, finding 16).
-   */
-  private readonly kubeconfigsMade = new Set<string>();
-
   constructor(
     private readonly client: Client,
     private readonly c: TKCCaches,
@@ -147,19 +126,19 @@ export class TKCReconciler implements Reconciler {
     if (problem) return this.fail(h, release, problem, true);
 
     const ns = tkc.metadata.namespace ?? "";
-    const vmService = this.c.vmServices.get(ns, names.service(nameOf(tkc)));
-    const vip = vmService?.status?.loadBalancer?.ingress?.[0]?.ip;
-    const cluster = await this.ensureCluster(tkc, release, vip);
+    const vip = vipOf(this.c.vmServices.get(ns, names.service(nameOf(tkc))));
+    const cluster = await this.ensureCluster(tkc, release);
     if (cluster === "created") return undefined; // the Cluster's arrival in the cache brings us back
     if (cluster === "foreign")
       return this.fail(h, release, {
         reason: "ClusterConflict",
         message: `a Cluster named ${nameOf(tkc)} exists and does not belong to this TanzuKubernetesCluster`,
       });
-    const kcp = await this.ensureControlPlane(tkc, cluster, release);
-    const pools = await this.ensureNodePools(tkc, cluster, kcp, release);
-    await this.removeStalePools(tkc, cluster);
-    await this.ensureEndpoint(tkc, cluster, vmService, vip);
+    const kcp = this.c.kcps.get(ns, names.controlPlane(nameOf(tkc)));
+    const pools = (tkc.spec.topology.nodePools ?? []).map((pool) => ({
+      pool,
+      md: this.c.mds.get(ns, names.nodePool(nameOf(tkc), pool.name)),
+    }));
 
     const machines = this.machinesOf(tkc);
     h.obj.status = tkcStatus(tkc, kcp, release, vip, machines, (m) =>
@@ -210,10 +189,9 @@ export class TKCReconciler implements Reconciler {
   private async ensureCluster(
     tkc: TanzuKubernetesCluster,
     release: TanzuKubernetesRelease,
-    vip: string | undefined,
   ): Promise<Cluster | "created" | "foreign"> {
     const cluster = this.c.clusters.get(tkc.metadata.namespace, names.cluster(nameOf(tkc)));
-    const want = desiredCluster(tkc, nameOf(release), vip);
+    const want = desiredCluster(tkc, release);
     if (!cluster) {
       await this.client.create(ClusterResource, want).catch(ignoreAlreadyExists);
       return "created";
@@ -221,66 +199,6 @@ export class TKCReconciler implements Reconciler {
     if (!isControlledBy(cluster.metadata, tkc.metadata.uid)) return "foreign";
     await this.sync(ClusterResource, cluster, want);
     return cluster;
-  }
-
-  private async ensureControlPlane(
-    tkc: TanzuKubernetesCluster,
-    cluster: Cluster,
-    release: TanzuKubernetesRelease,
-  ): Promise<KubeadmControlPlane | undefined> {
-    const kcp = this.c.kcps.get(tkc.metadata.namespace, names.controlPlane(nameOf(tkc)));
-    await this.sync(KubeadmControlPlaneResource, kcp, desiredControlPlane(tkc, cluster, release));
-    return kcp;
-  }
-
-  /** One MachineDeployment per pool; a pool moves to the release's version once the control plane has. */
-  private async ensureNodePools(
-    tkc: TanzuKubernetesCluster,
-    cluster: Cluster,
-    kcp: KubeadmControlPlane | undefined,
-    release: TanzuKubernetesRelease,
-  ) {
-    const target = release.spec.kubernetes.version;
-    const cpDone = controlPlaneUpgraded(kcp, target);
-    const out = [];
-    for (const pool of tkc.spec.topology.nodePools ?? []) {
-      const md = this.c.mds.get(tkc.metadata.namespace, names.nodePool(nameOf(tkc), pool.name));
-      const version = cpDone ? target : (md?.spec.template.spec?.version ?? kcp?.status?.version ?? target);
-      await this.sync(MachineDeploymentResource, md, desiredNodePool(tkc, cluster, pool, release, version));
-      out.push({ pool, md });
-    }
-    return out;
-  }
-
-  /** Pools removed from the spec: their MachineDeployments go (and their machines with them). */
-  private async removeStalePools(tkc: TanzuKubernetesCluster, cluster: Cluster): Promise<void> {
-    const ns = tkc.metadata.namespace;
-    const wanted = new Set(
-      (tkc.spec.topology.nodePools ?? []).map((p) => names.nodePool(nameOf(tkc), p.name)),
-    );
-    for (const md of this.c.mds.list()) {
-      if (md.metadata.namespace !== ns || md.metadata.labels?.[CapiLabels.clusterName] !== nameOf(tkc))
-        continue;
-      if (wanted.has(nameOf(md)) || md.metadata.deletionTimestamp) continue;
-      if (!isControlledBy(md.metadata, cluster.metadata.uid)) continue;
-      await this.client
-        .delete(MachineDeploymentResource, nameOf(md), ns, { propagationPolicy: "Foreground" })
-        .catch(ignoreNotFound);
-    }
-  }
-
-  /** The control-plane load balancer, and the kubeconfig once it has its VIP. */
-  private async ensureEndpoint(
-    tkc: TanzuKubernetesCluster,
-    cluster: Cluster,
-    vmService: VirtualMachineService | undefined,
-    vip: string | undefined,
-  ): Promise<void> {
-    await this.sync(VirtualMachineServiceResource, vmService, desiredService(tkc, cluster));
-    const uid = tkc.metadata.uid ?? "";
-    if (!vip || this.kubeconfigsMade.has(uid)) return;
-    await this.client.create(Secrets, desiredKubeconfig(tkc, cluster, vip)).catch(ignoreAlreadyExists);
-    this.kubeconfigsMade.add(uid);
   }
 
   /** Creates `want`, or patches the fields it sets when they differ (others' fields are left alone). */

@@ -111,20 +111,6 @@ export function vmStateOf(vm: VirtualMachine | undefined): VMState {
   return created?.status === "True" ? "created" : "pending";
 }
 
-/** Control plane first: node pools move to the new version once every control-plane machine runs it. */
-export function controlPlaneUpgraded(kcp: KubeadmControlPlane | undefined, target: string): boolean {
-  const s = kcp?.status;
-  const want = kcp?.spec.replicas;
-  return (
-    !!kcp &&
-    kcp.spec.version === target &&
-    s?.version === target &&
-    s.updatedReplicas === want &&
-    s.readyReplicas === want &&
-    s.replicas === want
-  );
-}
-
 export function phaseOf(
   tkc: TanzuKubernetesCluster,
   settled: boolean,

@@ -1,0 +1,60 @@
+// A topology's variables as a machine needs them: the class's defaults, then the Cluster's
+// `variables`, then a MachineDeployment's `variables.overrides` (upstream's order of precedence).
+// Both of VMware's class families are read: `tanzukubernetescluster` (vSphere 8.0 U1–U3:
+// vmClass, storageClass, nodePoolLabels as [{key, value}]) and `builtin-generic-v3.x.y` (vSphere
+// Kubernetes Service: vmClass, storageClass, node.labels as a map). What Pacific's machines carry
+// of them is the VM template (class, storage class) and the node labels; the other variables
+// (volumes, taints, kubernetes, osConfiguration, vsphereOptions, …) are admitted against the class's
+// schema and not acted on.
+import type { ClusterClassSpec } from "../../api/cluster/clusterclass.ts";
+import type { TopologyVariable } from "./types.ts";
+
+type ClassVariable = NonNullable<ClusterClassSpec["variables"]>[number];
+
+export type Values = ReadonlyMap<string, unknown>;
+
+/** Variable values by name, later sources winning. */
+export function resolveValues(
+  classVariables: readonly ClassVariable[] | undefined,
+  ...sources: ReadonlyArray<readonly TopologyVariable[] | undefined>
+): Values {
+  const out = new Map<string, unknown>();
+  for (const v of classVariables ?? []) {
+    const d = v.schema?.openAPIV3Schema?.default;
+    if (d !== undefined) out.set(v.name, d);
+  }
+  for (const list of sources) for (const v of list ?? []) out.set(v.name, v.value);
+  return out;
+}
+
+/** What a machine of the control plane or of a pool is made with. */
+export interface MachineVariables {
+  vmClass?: string;
+  storageClass?: string;
+  /** Node labels of a pool (the control plane's nodes get none, as a TKC's). */
+  labels: Record<string, string>;
+}
+
+const str = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** `nodePoolLabels: [{key, value}]` and `node: {labels: {k: v}}`, the latter winning. */
+function labelsOf(values: Values): Record<string, string> {
+  const out: Record<string, string> = {};
+  const list = values.get("nodePoolLabels");
+  if (Array.isArray(list))
+    for (const l of list) if (isRecord(l) && str(l.key)) out[l.key as string] = String(l.value ?? "");
+  const node = values.get("node");
+  if (isRecord(node) && isRecord(node.labels))
+    for (const [k, v] of Object.entries(node.labels)) out[k] = String(v ?? "");
+  return out;
+}
+
+export function machineVariables(values: Values, role: "controlPlane" | "worker"): MachineVariables {
+  return {
+    vmClass: str(values.get("vmClass")),
+    storageClass: str(values.get("storageClass")),
+    labels: role === "worker" ? labelsOf(values) : {},
+  };
+}
