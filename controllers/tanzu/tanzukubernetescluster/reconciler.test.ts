@@ -7,7 +7,10 @@ import { type Cluster, ClusterResource } from "../../api/cluster/cluster.ts";
 import { type Machine, MachineResource } from "../../api/cluster/machine.ts";
 import { MachineDeploymentResource } from "../../api/cluster/machinedeployment.ts";
 import { CapiLabels, STORAGE_CLASSES_ANNOTATION } from "../../api/contracts.ts";
-import { KubeadmControlPlaneResource } from "../../api/controlplane/kubeadmcontrolplane.ts";
+import {
+  type KubeadmControlPlane,
+  KubeadmControlPlaneResource,
+} from "../../api/controlplane/kubeadmcontrolplane.ts";
 import {
   type TanzuKubernetesCluster,
   TanzuKubernetesClusterResource,
@@ -129,6 +132,16 @@ async function assignVip(c: FakeClient, ip: string) {
   );
 }
 
+/** The topology step's first object (controllers/capi/cluster makes it from the Cluster). */
+async function controlPlaneMade(c: FakeClient) {
+  await c.create(KubeadmControlPlaneResource, {
+    apiVersion: "controlplane.cluster.x-k8s.io/v1beta1",
+    kind: "KubeadmControlPlane",
+    metadata: { name: names.controlPlane("tkc-1"), namespace: NS },
+    spec: { replicas: 1, version: "v1.23.8+vmware.3", machineTemplate: {} },
+  } as KubeadmControlPlane);
+}
+
 describe("TKCReconciler", () => {
   it("adds its finalizer, then makes the Cluster with its topology, and reports what the topology step made", async () => {
     const c = world();
@@ -151,6 +164,10 @@ describe("TKCReconciler", () => {
       Secrets,
     ])
       expect(created(c, rt)).toEqual([]);
+    // Until the topology step has made the control plane, the TKC writes no status.
+    expect(c.peek(TanzuKubernetesClusterResource, "tkc-1", NS)?.status).toBeUndefined();
+    await controlPlaneMade(c);
+    await pass(c);
     const s = c.peek(TanzuKubernetesClusterResource, "tkc-1", NS)?.status;
     expect(s?.phase).toBe("creating");
     expect(s?.totalWorkerReplicas).toBe(3);
@@ -211,6 +228,36 @@ describe("TKCReconciler", () => {
     );
     expect(events).toEqual([{ type: "Warning", reason: "TKRNotFound" }]);
     expect(created(c, ClusterResource)).toEqual([]);
+  });
+
+  it("fails with what the topology step could not make of its Cluster (a class missing from the namespace)", async () => {
+    const c = world();
+    await pass(c);
+    await c.patch(
+      ClusterResource,
+      "tkc-1",
+      NS,
+      {
+        status: {
+          conditions: [
+            {
+              type: "TopologyReconciled",
+              status: "False",
+              severity: "Error",
+              reason: "ClusterClassNotFound",
+              message: "ClusterClass dev/tanzukubernetescluster (spec.topology.class) not found",
+              lastTransitionTime: "2026-01-01T00:00:00Z",
+            },
+          ],
+        },
+      },
+      { subresource: "status" },
+    );
+    await pass(c);
+    const t = c.peek(TanzuKubernetesClusterResource, "tkc-1", NS);
+    expect(t?.status?.phase).toBe("failed");
+    expect(conditionOf(t, "Ready")).toMatchObject({ reason: "ClusterClassNotFound" });
+    expect(conditionOf(t, "Ready")?.message).toContain("dev/tanzukubernetescluster");
   });
 
   it("does not take over a Cluster of the same name that is not its own", async () => {
@@ -282,6 +329,7 @@ describe("TKCReconciler", () => {
   it("takes a NotFound as the end: the TKC gone before its status write, a Cluster already gone on deletion", async () => {
     const c = world(tkc([FINALIZER]));
     await pass(c); // the Cluster is made; no status yet
+    await controlPlaneMade(c);
     c.failNext("patch", notFound(TanzuKubernetesClusterResource, "tkc-1"), "TanzuKubernetesCluster");
     await expect(pass(c)).resolves.toBeUndefined(); // the status write met a NotFound: no failure
     expect(created(c, ClusterResource)).toHaveLength(1);

@@ -18,7 +18,7 @@ import type { TanzuKubernetesRelease } from "../../api/run/tanzukubernetesreleas
 import type { VirtualMachine } from "../../api/vmoperator/virtualmachine.ts";
 import type { VirtualMachineClass } from "../../api/vmoperator/virtualmachineclass.ts";
 import type { VirtualMachineService } from "../../api/vmoperator/virtualmachineservice.ts";
-import { markFalse, markReadySummary } from "../../runtime/capiconditions.ts";
+import { markFalse, markReadySummary, type V1Beta1Condition } from "../../runtime/capiconditions.ts";
 import { ensureChild } from "../../runtime/children.ts";
 import type { Client, KubeObject } from "../../runtime/client.ts";
 import type { Reconciler, Request, Result } from "../../runtime/controller.ts";
@@ -65,6 +65,22 @@ export interface TKCCaches {
 }
 
 export type EventSink = Pick<EventRecorder, "event">;
+
+/**
+ * What the topology step could not make of the TKC's Cluster (TopologyReconciled False with
+ * severity Error: its class missing from the namespace, for one): the TKC fails with it.
+ */
+function topologyFailure(cluster: Cluster): Problem | undefined {
+  const c = (cluster.status?.conditions as V1Beta1Condition[] | undefined)?.find(
+    (x) => x.type === "TopologyReconciled",
+  );
+  return c?.status === "False" && c.severity === "Error"
+    ? {
+        reason: c.reason ?? "TopologyReconcileFailed",
+        message: `Cluster ${nameOf(cluster)}: ${c.message ?? ""}`,
+      }
+    : undefined;
+}
 
 export class TKCReconciler implements Reconciler {
   constructor(
@@ -134,7 +150,11 @@ export class TKCReconciler implements Reconciler {
         reason: "ClusterConflict",
         message: `a Cluster named ${nameOf(tkc)} exists and does not belong to this TanzuKubernetesCluster`,
       });
+    const topologyProblem = topologyFailure(cluster);
+    if (topologyProblem) return this.fail(h, release, topologyProblem); // the Cluster has the event
     const kcp = this.c.kcps.get(ns, names.controlPlane(nameOf(tkc)));
+    // Not made by the topology step yet: its arrival brings us back (no status write meanwhile).
+    if (!kcp && !tkc.status?.phase) return undefined;
     const pools = (tkc.spec.topology.nodePools ?? []).map((pool) => ({
       pool,
       md: this.c.mds.get(ns, names.nodePool(nameOf(tkc), pool.name)),
