@@ -1,7 +1,7 @@
 // The TanzuKubernetesCluster controller's wiring: what it reads (the Cluster API graph, VMs, the
 // control-plane load balancer, kubeconfig Secrets, VM classes, namespaces, releases) and how their
 // events map to clusters.
-import { ClusterResource } from "../../api/cluster/cluster.ts";
+import { type Cluster, ClusterResource } from "../../api/cluster/cluster.ts";
 import { MachineResource } from "../../api/cluster/machine.ts";
 import { MachineDeploymentResource } from "../../api/cluster/machinedeployment.ts";
 import { CapiLabels } from "../../api/contracts.ts";
@@ -11,7 +11,7 @@ import { TanzuKubernetesReleaseResource } from "../../api/run/tanzukubernetesrel
 import { VirtualMachineResource } from "../../api/vmoperator/virtualmachine.ts";
 import { VirtualMachineClassResource } from "../../api/vmoperator/virtualmachineclass.ts";
 import { VirtualMachineServiceResource } from "../../api/vmoperator/virtualmachineservice.ts";
-import { anyChange, type Request } from "../../runtime/controller.ts";
+import { anyChange, type Predicate, type Request, specOrMetadataChanged } from "../../runtime/controller.ts";
 import type { Manager } from "../../runtime/manager.ts";
 import { keyFor, Namespaces } from "../../runtime/resource.ts";
 import { clusterOf } from "../../shared/capi.ts";
@@ -19,6 +19,16 @@ import { ROLLUP_DELAY_MS } from "../../shared/rollup.ts";
 import { nameOf } from "./desired.ts";
 import { registerPhaseGauge } from "./metrics.ts";
 import { CLUSTER_INDEX, type TKCCaches, TKCReconciler } from "./reconciler.ts";
+
+/** Of its Cluster the TKC reads only TopologyReconciled (and the object itself): other status moves are the topology step's. */
+const topologyReconciled = (o: { status?: { conditions?: unknown } }) =>
+  JSON.stringify(
+    (o.status?.conditions as Array<{ type: string }> | undefined)?.find(
+      (c) => c.type === "TopologyReconciled",
+    ),
+  );
+const clusterChanged: Predicate = (o, n) =>
+  specOrMetadataChanged(o, n) || topologyReconciled(o as Cluster) !== topologyReconciled(n as Cluster);
 
 export function setupTanzuKubernetesClusterController(mgr: Manager): void {
   const machines = mgr.informer(MachineResource);
@@ -51,7 +61,7 @@ export function setupTanzuKubernetesClusterController(mgr: Manager): void {
   mgr
     .controller("tanzukubernetescluster")
     .for(TanzuKubernetesClusterResource)
-    .owns(ClusterResource, rollup)
+    .owns(ClusterResource, { predicate: clusterChanged, delayMs: ROLLUP_DELAY_MS })
     .watches(KubeadmControlPlaneResource, clusterOf, rollup)
     .watches(MachineDeploymentResource, clusterOf, rollup)
     .watches(MachineResource, clusterOf, rollup)
