@@ -7,6 +7,7 @@ import { namespaceClasses, PUBLIC_CLASS_NAMESPACE, publicClasses } from "../api/
 import { type SupervisorNamespace, SupervisorNamespaceResource } from "../api/vsphere/supervisornamespace.ts";
 import { silentLogger } from "../runtime/log.ts";
 import { Namespaces } from "../runtime/resource.ts";
+import { Store } from "../runtime/store.ts";
 import { FakeClient } from "../runtime/testing/fakeclient.ts";
 import { storeFrom } from "../runtime/testing/stores.ts";
 import { namespaceClass, publicClass } from "./desired.ts";
@@ -114,6 +115,31 @@ describe("ClusterClassReconciler", () => {
     const writes = client.writes().length;
     await reconcileOnce(client, { name: "dev" });
     expect(client.writes().length).toBe(writes);
+  });
+
+  it("takes back a class whose managed-by label was removed by hand (the cache no longer has it)", async () => {
+    if (!tkc) throw new Error("no namespace class shipped");
+    const unlabelled = namespaceClass(tkc, svns);
+    unlabelled.metadata.labels = {};
+    unlabelled.spec = { ...unlabelled.spec, variables: [] };
+    const client = new FakeClient(
+      [SupervisorNamespaceResource, svns],
+      [Namespaces, namespace("dev", "svns-uid")],
+      [ClusterClassResource, unlabelled],
+    );
+    const r = new ClusterClassReconciler(
+      client,
+      {
+        svns: await storeFrom(client, SupervisorNamespaceResource),
+        namespaces: await storeFrom(client, Namespaces),
+        classes: new Store<ClusterClass>(), // the label-selected informer sees none
+      },
+      shipped,
+    );
+    await r.reconcile({ name: "dev" }, silentLogger);
+    const now = client.peek<ClusterClass>(ClusterClassResource, "tanzukubernetescluster", "dev");
+    expect(now?.metadata.labels?.["app.kubernetes.io/managed-by"]).toBe("pacific");
+    expect(now?.spec).toEqual(tkc.spec);
   });
 
   it("publishes a public class once its namespace exists, and nothing for a class it does not ship", async () => {

@@ -8,7 +8,7 @@ import type { SupervisorNamespace } from "../api/vsphere/supervisornamespace.ts"
 import { ensureChild, replaceDiff } from "../runtime/children.ts";
 import type { Client } from "../runtime/client.ts";
 import type { Reconciler, Request, Result } from "../runtime/controller.ts";
-import { apiStatus, isNotFound } from "../runtime/errors.ts";
+import { apiStatus, isAlreadyExists, isNotFound } from "../runtime/errors.ts";
 import type { Logger } from "../runtime/log.ts";
 import { isControlledBy } from "../runtime/owner.ts";
 import type { Store } from "../runtime/store.ts";
@@ -68,7 +68,14 @@ export class ClusterClassReconciler implements Reconciler {
     const { namespace, name } = want.metadata;
     const current = this.c.classes.get(namespace, name ?? "");
     try {
-      const r = await ensureChild(this.client, ClusterClassResource, want, current, specDiff);
+      const r = await ensureChild(this.client, ClusterClassResource, want, current, specDiff).catch(
+        async (e: unknown) => {
+          // Not in the cache but there: its managed-by label was taken off by hand. Taken back, not made again.
+          if (current || !isAlreadyExists(e)) throw e;
+          const live = await this.client.get(ClusterClassResource, name ?? "", namespace);
+          return ensureChild(this.client, ClusterClassResource, want, live, specDiff);
+        },
+      );
       if (r !== "unchanged") log.info({ kind: "ClusterClass", namespace, name }, `ClusterClass ${r}`);
     } catch (e) {
       // A namespace being deleted refuses new objects (403 from the NamespaceLifecycle admission);

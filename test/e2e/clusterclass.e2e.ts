@@ -163,6 +163,16 @@ describe("the shipped ClusterClasses", () => {
       const cc = await admin.get<ClusterClass>(ClusterClassResource, GENERIC, PUBLIC_CLASS_NAMESPACE);
       return cc.spec.patches === undefined && cc;
     });
+    await admin.patch(ClusterClassResource, TKC, ns, {
+      metadata: { labels: { "app.kubernetes.io/managed-by": null } },
+      spec: { variables: [] },
+    });
+    await eventually("an unlabelled class taken back", async () => {
+      const cc = await admin.get<ClusterClass>(ClusterClassResource, TKC, ns);
+      return (
+        cc.metadata.labels?.["app.kubernetes.io/managed-by"] === "pacific" && cc.spec.variables?.length && cc
+      );
+    });
     await admin.delete(ClusterClassResource, TKC, ns);
     await eventually("the deleted class made again", async () => {
       const cc = await admin.get<ClusterClass>(ClusterClassResource, TKC, ns).catch(() => undefined);
