@@ -13,6 +13,7 @@ import { setupClusterController } from "./capi/cluster/setup.ts";
 import { setupKubeadmControlPlaneController } from "./capi/kubeadmcontrolplane/setup.ts";
 import { setupMachineController } from "./capi/machine/setup.ts";
 import { setupMachineDeploymentController } from "./capi/machinedeployment/setup.ts";
+import { setupClusterClassController } from "./clusterclass/setup.ts";
 import { defaultConfig, type PacificConfig } from "./config.ts";
 import { Heartbeat } from "./esxihost/heartbeat.ts";
 import { registerHostMetrics } from "./esxihost/metrics.ts";
@@ -55,6 +56,8 @@ export function setupControllers(mgr: Manager, config: PacificConfig = defaultCo
   setupHostFailureController(mgr, inv);
   setupSupervisorNamespaceController(mgr, config.vmClasses, config.apis.vmOperator, namespacedKinds(config));
   setupStorageClassBindingController(mgr);
+  // The ClusterClasses a Supervisor offers (docs/clusterclass.md): wherever the Cluster API kinds are served.
+  if (config.apis.clusterAPI) setupClusterClassController(mgr);
   setupRegistry(mgr, config.registry);
   setupCns(mgr, settings.datastoreCapacity);
   // TKCs need the VM Service (their machines are VMs), Cluster API and the TKC APIs.

@@ -37,6 +37,7 @@ check() { # name command... : a static check counts as one test in the closing l
 }
 check "api types generated from crds/" node hack/gen-api-types.mjs --check
 check "chart CRDs generated from crds/" node hack/gen-chart-crds.mjs --check
+check "ClusterClasses and their admission policy generated from clusterclasses/" node hack/gen-clusterclasses.mjs --check
 check "typecheck (tsc --noEmit)" npx tsc -p tsconfig.json --noEmit
 check "lint and format (biome)" npx biome check --reporter=summary .
 check "image layout: the built manager runs with production dependencies only" bash hack/image-check.sh

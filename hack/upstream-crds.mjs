@@ -53,6 +53,7 @@ const vmop = moduleDir("github.com/vmware-tanzu/vm-operator", v.VM_OPERATOR_VERS
 
 const files = [
   join(capi, "config/crd/bases/cluster.x-k8s.io_clusters.yaml"),
+  join(capi, "config/crd/bases/cluster.x-k8s.io_clusterclasses.yaml"),
   join(capi, "config/crd/bases/cluster.x-k8s.io_machines.yaml"),
   join(capi, "config/crd/bases/cluster.x-k8s.io_machinedeployments.yaml"),
   join(capi, "controlplane/kubeadm/config/crd/bases/controlplane.cluster.x-k8s.io_kubeadmcontrolplanes.yaml"),

@@ -207,6 +207,7 @@ describe("Prometheus scraping the manager", () => {
       "hostfailure",
       "supervisornamespace",
       "storageclassbinding",
+      "clusterclass",
       "registry",
       "cns-provisioner",
       "cns-reclaimer",

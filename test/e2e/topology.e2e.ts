@@ -32,6 +32,7 @@ import { SupervisorNamespaceResource } from "../../controllers/api/vsphere/super
 import { KubeClient, type KubeObject } from "../../controllers/runtime/client.ts";
 import type { Manager } from "../../controllers/runtime/manager.ts";
 import { Namespaces, Secrets } from "../../controllers/runtime/resource.ts";
+import { asClusterTopology, type ClusterTopology } from "../../controllers/shared/topology/types.ts";
 import { eventually, isNotFound, kubeConfig, uniqueName } from "./kube.ts";
 import { expectNoForbidden, expectNoInvalid, startPacific } from "./pacific.ts";
 import { kubectl } from "./tools.ts";
@@ -50,7 +51,7 @@ const PUBLIC = "vmware-system-vks-public";
 let mgr: Manager;
 
 type Pool = { name: string; replicas: number; vmClass?: string };
-const topologyCluster = (name: string, pools: Pool[], t: Record<string, unknown> = {}): Cluster => ({
+const topologyCluster = (name: string, pools: Pool[], t: Partial<ClusterTopology> = {}): Cluster => ({
   apiVersion: "cluster.x-k8s.io/v1beta1",
   kind: "Cluster",
   metadata: { name, namespace: ns },
@@ -60,7 +61,7 @@ const topologyCluster = (name: string, pools: Pool[], t: Record<string, unknown>
       pods: { cidrBlocks: ["192.168.0.0/16"] },
       serviceDomain: "cluster.local",
     },
-    topology: {
+    topology: asClusterTopology({
       class: "tanzukubernetescluster",
       version: V123,
       controlPlane: { replicas: 3 },
@@ -77,7 +78,7 @@ const topologyCluster = (name: string, pools: Pool[], t: Record<string, unknown>
         { name: "storageClass", value: STORAGE },
       ],
       ...t,
-    },
+    }),
   },
 });
 

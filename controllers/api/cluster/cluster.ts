@@ -73,11 +73,120 @@ export interface ClusterSpec {
     [k: string]: unknown | undefined;
   };
   /**
-   * A managed topology (ClusterClass); Pacific does not act on it.
+   * A managed topology: the ClusterClass (class, in classNamespace or the Cluster's own namespace), the Kubernetes version, the control plane's replicas, the machine deployments and the class's variables. Pacific's topology controller makes the control plane and a MachineDeployment per machineDeployments[] entry from it; the chart's admission policy refuses a topology that does not fit its class (docs/clusterclass.md).
    */
   topology?: {
-    class?: string;
-    version?: string;
+    /**
+     * The ClusterClass.
+     */
+    class: string;
+    /**
+     * The ClusterClass's namespace (the Cluster's own when omitted), e.g. vmware-system-vks-public.
+     */
+    classNamespace?: string;
+    /**
+     * The Kubernetes release (kubectl get kr), e.g. v1.29.4+vmware.3-fips.1-tkg.1.
+     */
+    version: string;
+    rolloutAfter?: string;
+    /**
+     * The control plane.
+     */
+    controlPlane?: {
+      /**
+       * Labels and annotations of the generated objects and their machines.
+       */
+      metadata?: {
+        labels?: {
+          [k: string]: string | undefined;
+        };
+        annotations?: {
+          [k: string]: string | undefined;
+        };
+      };
+      /**
+       * The number of control-plane machines.
+       */
+      replicas?: number;
+      variables?: {
+        /**
+         * Values of the class's variables, overriding the Cluster's.
+         *
+         * @maxItems 1000
+         */
+        overrides?: {
+          name: string;
+          definitionFrom?: string;
+          /**
+           * The variable's value, checked against the class's schema of it.
+           */
+          value: {[key: string]: unknown};
+        }[];
+      };
+      [k: string]: unknown | undefined;
+    };
+    /**
+     * The worker machines.
+     */
+    workers?: {
+      /**
+       * @maxItems 2000
+       */
+      machineDeployments?: {
+        /**
+         * Labels and annotations of the generated objects and their machines.
+         */
+        metadata?: {
+          labels?: {
+            [k: string]: string | undefined;
+          };
+          annotations?: {
+            [k: string]: string | undefined;
+          };
+        };
+        /**
+         * A worker class of the ClusterClass, e.g. node-pool.
+         */
+        class: string;
+        /**
+         * The pool's name (unique in the Cluster).
+         */
+        name: string;
+        failureDomain?: string;
+        replicas?: number;
+        minReadySeconds?: number;
+        variables?: {
+          /**
+           * Values of the class's variables, overriding the Cluster's.
+           *
+           * @maxItems 1000
+           */
+          overrides?: {
+            name: string;
+            definitionFrom?: string;
+            /**
+             * The variable's value, checked against the class's schema of it.
+             */
+            value: {[key: string]: unknown};
+          }[];
+        };
+        [k: string]: unknown | undefined;
+      }[];
+      [k: string]: unknown | undefined;
+    };
+    /**
+     * Values of the class's variables for the whole Cluster.
+     *
+     * @maxItems 1000
+     */
+    variables?: {
+      name: string;
+      definitionFrom?: string;
+      /**
+       * The variable's value, checked against the class's schema of it.
+       */
+      value: {[key: string]: unknown};
+    }[];
     [k: string]: unknown | undefined;
   };
   [k: string]: unknown | undefined;

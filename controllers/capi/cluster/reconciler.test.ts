@@ -23,6 +23,7 @@ import type { Condition } from "../../runtime/conditions.ts";
 import { type ResourceType, Secrets } from "../../runtime/resource.ts";
 import { FakeClient } from "../../runtime/testing/fakeclient.ts";
 import { storeFrom } from "../../runtime/testing/stores.ts";
+import { asClusterTopology } from "../../shared/topology/types.ts";
 import { type ClusterCaches, ClusterReconciler } from "./reconciler.ts";
 
 const NS = "dev";
@@ -46,7 +47,7 @@ const cluster = (pools = ["np-1", "np-2"]): Cluster => ({
   kind: "Cluster",
   metadata: { name: "c1", namespace: NS },
   spec: {
-    topology: {
+    topology: asClusterTopology({
       class: "tanzukubernetescluster",
       version: "v1.26.5+vmware.2-fips.1-tkg.1",
       controlPlane: { replicas: 3 },
@@ -62,7 +63,7 @@ const cluster = (pools = ["np-1", "np-2"]): Cluster => ({
         { name: "vmClass", value: "best-effort-medium" },
         { name: "storageClass", value: "vsan" },
       ],
-    },
+    }),
   },
 });
 

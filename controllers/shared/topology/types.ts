@@ -1,6 +1,7 @@
 // The parts of Cluster API's Cluster.spec.topology the topology step reads, as upstream names them
-// (sigs.k8s.io/cluster-api/api/v1beta1 Topology). The generated Cluster type keeps spec.topology
-// open (x-kubernetes-preserve-unknown-fields), so these say what the controller relies on.
+// (sigs.k8s.io/cluster-api/api/v1beta1 Topology), with a variable's value as any JSON.
+
+import type { ClusterSpec } from "../../api/cluster/cluster.ts";
 
 /** A ClusterVariable: a name and a JSON value (validated against the class's schema at admission). */
 export interface TopologyVariable {
@@ -40,4 +41,13 @@ export interface ClusterTopology {
 export function topologyOf(c: { spec?: { topology?: unknown } }): ClusterTopology | undefined {
   const t = c.spec?.topology as Partial<ClusterTopology> | undefined;
   return t?.class ? (t as ClusterTopology) : undefined;
+}
+
+/**
+ * A topology as the generated Cluster type spells it. A variable's `value` is any JSON (upstream's
+ * apiextensionsv1.JSON: a string, a list, an object); the generator types such a field as an
+ * object, so a string value needs this one cast.
+ */
+export function asClusterTopology(t: ClusterTopology): ClusterSpec["topology"] {
+  return t as unknown as ClusterSpec["topology"];
 }

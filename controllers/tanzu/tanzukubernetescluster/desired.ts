@@ -16,7 +16,11 @@ import { controllerRef } from "../../runtime/owner.ts";
 import { compareVersions, semver } from "../../shared/tkr.ts";
 import { topologyNames } from "../../shared/topology/desired.ts";
 import { API_SERVER_PORT, endpointNames } from "../../shared/topology/endpoint.ts";
-import type { MachineDeploymentTopology, TopologyVariable } from "../../shared/topology/types.ts";
+import {
+  asClusterTopology,
+  type MachineDeploymentTopology,
+  type TopologyVariable,
+} from "../../shared/topology/types.ts";
 
 /** The ClusterClass a TKC's Cluster names (published into every Supervisor Namespace) and its worker class. */
 export const TKC_CLASS = "tanzukubernetescluster";
@@ -104,7 +108,7 @@ export function desiredCluster(tkc: TanzuKubernetesCluster, release: TanzuKubern
         services: { cidrBlocks: net?.services?.cidrBlocks ?? ["10.96.0.0/12"] },
         serviceDomain: net?.serviceDomain ?? "cluster.local",
       },
-      topology: {
+      topology: asClusterTopology({
         class: TKC_CLASS,
         version: release.spec.version,
         controlPlane: {
@@ -116,7 +120,7 @@ export function desiredCluster(tkc: TanzuKubernetesCluster, release: TanzuKubern
           { name: "vmClass", value: cp.vmClass },
           { name: "storageClass", value: cp.storageClass },
         ],
-      },
+      }),
     },
   };
 }
