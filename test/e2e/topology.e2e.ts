@@ -4,7 +4,8 @@
 // controller labels them), then Machines and VMs of the classes its variables and overrides name;
 // it scales, upgrades (control plane first), rolls a pool whose vmClass changes, and leaves
 // nothing behind when deleted. A Cluster naming the public `builtin-generic` class with
-// classNamespace works the same; an unknown class is reported with its name.
+// classNamespace works the same; an unknown class is refused at admission, a class missing from the
+// Cluster's namespace is reported on TopologyReconciled, each with its name.
 import type { V1Secret } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Cluster, ClusterResource } from "../../controllers/api/cluster/cluster.ts";
@@ -411,44 +412,62 @@ describe("a Cluster naming the public builtin-generic class", () => {
   });
 });
 
-describe("what only the topology controller can judge", () => {
-  it("reports an unknown class: TopologyReconciled False naming it, an event, nothing made", async () => {
-    await client.create(
-      ClusterResource,
-      topologyCluster("topo-noclass", [{ name: "np-1", replicas: 1 }], { class: "no-such-class" }),
-    );
-    const c = await eventually("class reported", async () => {
-      const x = await getCluster("topo-noclass");
-      return cond(x, "TopologyReconciled")?.status === "False" && x;
-    });
-    expect(cond(c, "TopologyReconciled")).toMatchObject({
-      reason: "ClusterClassNotFound",
-      severity: "Error",
-    });
-    expect(cond(c, "TopologyReconciled")?.message).toContain(`${ns}/no-such-class`);
-    const events = await eventually("event recorded", async () => {
-      const out = kubectl([
-        "get",
-        "events",
-        "-n",
-        ns,
-        "--field-selector",
-        "involvedObject.name=topo-noclass",
-        "-o",
-        "jsonpath={.items[*].reason}",
-      ]);
-      return out.includes("ClusterClassNotFound") && out;
-    });
-    expect(events).toContain("ClusterClassNotFound");
-    expect(
-      (
-        await client.list<KubeObject>(KubeadmControlPlaneResource, {
-          namespace: ns,
-          ...byCluster("topo-noclass"),
-        })
-      ).items,
-    ).toEqual([]);
-    await client.delete(ClusterResource, "topo-noclass", ns);
+describe("a class that is not there", () => {
+  it("an unknown class is refused at admission, the field and the class named", async () => {
+    const refused = await client
+      .create(
+        ClusterResource,
+        topologyCluster("topo-unknown", [{ name: "np-1", replicas: 1 }], { class: "no-such-class" }),
+      )
+      .then(
+        () => "accepted",
+        (e: unknown) => String(e),
+      );
+    expect(refused).toMatch(/spec\.topology\.class: unknown ClusterClass no-such-class/);
+  });
+
+  it("a class missing from the Cluster's namespace: TopologyReconciled False naming it, an event, nothing made", async () => {
+    // A namespace that is no Supervisor Namespace: the class is not published in it.
+    const bare = `topo-bare-${suffix}`;
+    await client.create(Namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: bare } });
+    try {
+      const c0 = topologyCluster("topo-noclass", [{ name: "np-1", replicas: 1 }]);
+      await client.create(ClusterResource, { ...c0, metadata: { name: "topo-noclass", namespace: bare } });
+      const c = await eventually("class reported", async () => {
+        const x = await client.get<Cluster>(ClusterResource, "topo-noclass", bare);
+        return cond(x, "TopologyReconciled")?.status === "False" && x;
+      });
+      expect(cond(c, "TopologyReconciled")).toMatchObject({
+        reason: "ClusterClassNotFound",
+        severity: "Error",
+      });
+      expect(cond(c, "TopologyReconciled")?.message).toContain(`${bare}/tanzukubernetescluster`);
+      const events = await eventually("event recorded", async () => {
+        const out = kubectl([
+          "get",
+          "events",
+          "-n",
+          bare,
+          "--field-selector",
+          "involvedObject.name=topo-noclass",
+          "-o",
+          "jsonpath={.items[*].reason}",
+        ]);
+        return out.includes("ClusterClassNotFound") && out;
+      });
+      expect(events).toContain("ClusterClassNotFound");
+      expect(
+        (
+          await client.list<KubeObject>(KubeadmControlPlaneResource, {
+            namespace: bare,
+            ...byCluster("topo-noclass"),
+          })
+        ).items,
+      ).toEqual([]);
+      await client.delete(ClusterResource, "topo-noclass", bare);
+    } finally {
+      await client.delete(Namespaces, bare).catch(() => undefined);
+    }
   });
 });
 
