@@ -130,7 +130,7 @@ describe("what the informer caches keep of a pod", () => {
 
   it("keeps managedFields for a cache that asks for them, and other annotations always", async () => {
     const pod = apiServerPod(1);
-    pod.metadata!.annotations!.keep = "me";
+    pod.metadata = { ...pod.metadata, annotations: { ...pod.metadata?.annotations, keep: "me" } };
     const inf = new Informer<V1Pod>(Pods, listing([pod]), silentLogger, {
       resyncMs: 0,
       keepManagedFields: true,
