@@ -15,7 +15,6 @@ import {
   apiserverWritesBy,
   installChart,
   kwok,
-  ownWritesBy,
   pacific,
   resetCluster,
   rssMiB,
@@ -95,7 +94,6 @@ async function bringUpHosts(client: KubeClient, sim: Simulator, n: number, prefi
   });
   await new Promise((r) => setTimeout(r, 500));
   const writesBefore = await apiserverWritesBy(client);
-  const ownBefore = await ownWritesBy(sim);
   const t0 = performance.now();
   await pool(
     Array.from({ length: n }, (_, i) => `${prefix}-${String(i).padStart(4, "0")}`),
@@ -116,7 +114,6 @@ async function bringUpHosts(client: KubeClient, sim: Simulator, n: number, prefi
   // Let trailing writes (node status after the first Ready, leases) land before counting.
   await new Promise((r) => setTimeout(r, 3000));
   const writesAfter = await apiserverWritesBy(client);
-  const ownAfter = await ownWritesBy(sim);
   let writes = -n; // the benchmark's own creates
   for (const [k, v] of writesAfter) writes += v - (writesBefore.get(k) ?? 0);
   watch.abort();
@@ -129,8 +126,6 @@ async function bringUpHosts(client: KubeClient, sim: Simulator, n: number, prefi
     writesPerNode: round(writes / n, 2),
     /** Including the benchmark's own creates (the POST esxihosts or nodes: 1 per host). */
     writesPerNodeByKind: writesPer(writesBefore, writesAfter, n),
-    /** The simulator's own requests by method (its client's rest_client_requests_total), when it exports them. */
-    ownWritesPerNodeByMethod: ownBefore && ownAfter ? writesPer(ownBefore, ownAfter, n) : undefined,
   };
 }
 
@@ -156,10 +151,10 @@ export async function hosts1k(): Promise<void> {
       hosts: HOSTS,
       ...results,
       ratio: p && k ? round(p.nodesPerSecond / k.nodesPerSecond) : undefined,
-      ceiling,
+      ceiling: ceiling?.hosts,
       fractionOfCeiling: ceiling && {
-        pacific: p && ceilingFraction(ceiling, p.writesPerNodeByKind, p.nodesPerSecond),
-        kwok: k && ceilingFraction(ceiling, k.writesPerNodeByKind, k.nodesPerSecond),
+        pacific: p && ceilingFraction(ceiling.hosts, p.writesPerNodeByKind, p.nodesPerSecond),
+        kwok: k && ceilingFraction(ceiling.hosts, k.writesPerNodeByKind, k.nodesPerSecond),
       },
       target: "ratio ≥ 1.0",
       environment: env,
@@ -280,8 +275,8 @@ export async function pods10k(): Promise<void> {
     r &&
     ceiling &&
     (del
-      ? ceilingFraction(ceiling, r.deleteWritesPerPodByKind, r.deletePerSecond)
-      : ceilingFraction(ceiling, r.writesPerPodByKind, r.podsPerSecond));
+      ? ceilingFraction(ceiling.delete, r.deleteWritesPerPodByKind, r.deletePerSecond)
+      : ceilingFraction(ceiling.pods, r.writesPerPodByKind, r.podsPerSecond));
   console.log(
     JSON.stringify({
       scenario: "pods-10k",
@@ -290,7 +285,7 @@ export async function pods10k(): Promise<void> {
       pacific: pick(p),
       kwok: pick(k),
       ratio: p && k ? round(p.podsPerSecond / k.podsPerSecond) : undefined,
-      ceiling,
+      ceiling: ceiling?.pods,
       fractionOfCeiling: ceiling && { pacific: fraction(p, false), kwok: fraction(k, false) },
       target: "ratio ≥ 1.0",
       environment: env,
@@ -311,6 +306,7 @@ export async function pods10k(): Promise<void> {
       pacific: del(p),
       kwok: del(k),
       ratio: p && k ? round(p.deletePerSecond / k.deletePerSecond) : undefined,
+      ceiling: ceiling?.delete,
       fractionOfCeiling: ceiling && { pacific: fraction(p, true), kwok: fraction(k, true) },
       target: "ratio ≥ 1.0; none stuck Terminating",
       environment: env,

@@ -219,28 +219,3 @@ export function writesPer(
   rows.sort((a, b) => b[1] - a[1]);
   return Object.fromEntries(rows);
 }
-
-/**
- * The simulator's own mutating requests by method, from its client's rest_client_requests_total
- * (Pacific's manager exports client-go's metric): what it wrote, without KCM's or the benchmark's
- * writes. Undefined when the simulator does not export the metric.
- */
-export async function ownWritesBy(sim: Simulator): Promise<Map<string, number> | undefined> {
-  const address = sim.name === "pacific" ? benchManagerAddress : process.env.PACIFIC_BENCH_KWOK_ADDRESS;
-  if (!address) return undefined;
-  try {
-    const text = await (
-      await fetch(`http://${address}/metrics`, { signal: AbortSignal.timeout(5000) })
-    ).text();
-    const by = new Map<string, number>();
-    for (const line of text.split("\n")) {
-      if (!line.startsWith("rest_client_requests_total{")) continue;
-      const method = /method="(POST|PUT|PATCH|DELETE)"/.exec(line)?.[1];
-      if (!method) continue;
-      by.set(method, (by.get(method) ?? 0) + Number(line.slice(line.lastIndexOf(" ") + 1)));
-    }
-    return by.size > 0 ? by : undefined;
-  } catch {
-    return undefined;
-  }
-}
