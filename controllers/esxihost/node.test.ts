@@ -1,6 +1,7 @@
 import type { V1Node } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import type { ESXiHost } from "../api/vsphere/esxihost.ts";
+import { overlayPatch } from "../runtime/patch.ts";
 import { uuidFrom } from "../shared/ids.ts";
 import {
   defaultManagementIP,
@@ -8,6 +9,7 @@ import {
   desiredNode,
   lowestFreeIndex,
   nodeStatusStale,
+  withProviderTaint,
 } from "./node.ts";
 import { connectionState, hostStatus } from "./status.ts";
 
@@ -70,6 +72,28 @@ describe("the Node of an ESXi host", () => {
     ]);
     expect(d.node.spec?.podCIDR).toBe("10.9.9.0/24");
     expect(d.node.spec?.unschedulable).toBe(true);
+  });
+
+  it("leaves a taint list that is already right as it is (no rewrite in another order)", () => {
+    // The API server's admission appends node.kubernetes.io/not-ready to the Node as registered.
+    const registered = desiredNode(host(), 0, { cpuMilli: 1000, memory: GiB, pods: 1 }, undefined, now).node;
+    const taints = [
+      ...(registered.spec?.taints ?? []),
+      { key: "node.kubernetes.io/not-ready", effect: "NoSchedule" },
+    ];
+    const d = desiredNode(host(), 0, { cpuMilli: 1000, memory: GiB, pods: 1 }, { spec: { taints } }, now);
+    expect(d.node.spec?.taints).toEqual(taints);
+    expect(overlayPatch({ ...registered.spec, taints }, d.node.spec)).toBeUndefined();
+    // A tampered or duplicated provider taint is put right in place.
+    const tampered = [
+      { key: "a", effect: "NoSchedule" },
+      { key: "virtual-kubelet.io/provider", value: "other", effect: "NoExecute" },
+      { key: "virtual-kubelet.io/provider", value: "vsphere", effect: "NoSchedule" },
+    ];
+    expect(withProviderTaint(tampered)).toEqual([
+      { key: "a", effect: "NoSchedule" },
+      { key: "virtual-kubelet.io/provider", value: "vsphere", effect: "NoSchedule" },
+    ]);
   });
 
   it("posts status on change or when the last post is older than the interval", () => {

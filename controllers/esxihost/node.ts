@@ -1,5 +1,5 @@
 // The Node (virtual-kubelet style) and Lease an ESXi host should have. Pure functions.
-import type { V1Lease, V1Node, V1NodeCondition } from "@kubernetes/client-node";
+import type { V1Lease, V1Node, V1NodeCondition, V1Taint } from "@kubernetes/client-node";
 import { ESXI_HOST_LABEL, HOST_INDEX_ANNOTATION, VSPHERE_CLUSTER_LABEL } from "../api/contracts.ts";
 import { type ESXiHost, ESXiHostResource } from "../api/vsphere/esxihost.ts";
 import { microTime, rfc3339 } from "../runtime/conditions.ts";
@@ -83,7 +83,6 @@ export function desiredNode(
 /** metadata and spec. */
 function nodeObject(host: ESXiHost, index: number, current: V1Node | undefined): V1Node {
   const name = host.metadata.name ?? "";
-  const foreignTaints = (current?.spec?.taints ?? []).filter((t) => t.key !== PROVIDER_TAINT.key);
   return {
     apiVersion: "v1",
     kind: "Node",
@@ -118,10 +117,24 @@ function nodeObject(host: ESXiHost, index: number, current: V1Node | undefined):
       podCIDR: current?.spec?.podCIDR ?? host.spec.podCIDR ?? defaultPodCIDR(index),
       podCIDRs: current?.spec?.podCIDRs ?? [host.spec.podCIDR ?? defaultPodCIDR(index)],
       providerID: `vsphere://${name}`,
-      taints: [...foreignTaints, PROVIDER_TAINT],
+      taints: withProviderTaint(current?.spec?.taints),
       unschedulable: host.spec.maintenanceMode || undefined,
     },
   };
+}
+
+/**
+ * The Node's taints with ours in place: others' taints (node.kubernetes.io/not-ready, which the
+ * API server's admission adds to every new Node, say) stay where they are, and ours keeps its
+ * position, so a taint list already right is not rewritten in another order (a write per Node).
+ */
+export function withProviderTaint(current: V1Taint[] | undefined): V1Taint[] {
+  const taints = current ?? [];
+  const at = taints.findIndex((t) => t.key === PROVIDER_TAINT.key);
+  if (at < 0) return [...taints, PROVIDER_TAINT];
+  return taints
+    .map((t, i) => (i === at ? PROVIDER_TAINT : t))
+    .filter((t, i) => i <= at || t.key !== PROVIDER_TAINT.key);
 }
 
 /** What the Spherelet posts to /status, as a kubelet does. */

@@ -9,6 +9,7 @@
 // - a watchdog restarts a watch that delivers neither events nor bookmarks for `watchdogMs`
 //   (half-open connections stall silently);
 // - a periodic resync re-delivers every object as an update (old === new) to its handlers.
+import { cacheTransform } from "./cachetransform.ts";
 import type { KubeClient, KubeObject, WatchEvent } from "./client.ts";
 import { apiStatus, isAuthError, isGone } from "./errors.ts";
 import type { Logger } from "./log.ts";
@@ -26,6 +27,11 @@ export interface InformerOptions {
   pageSize?: number;
   /** Keep metadata.managedFields in the cache (off by default: large, and no controller reads them). */
   keepManagedFields?: boolean;
+  /**
+   * Trims each object before it is stored and handed to handlers (client-go's TransformFunc).
+   * Default: cacheTransform for the resource (cachetransform.ts: fields no reconciler reads).
+   */
+  transform?: (obj: KubeObject) => void;
 }
 
 export interface Handler<T> {
@@ -40,6 +46,7 @@ export const DEFAULT_RESYNC_MS = 10 * 60_000;
 
 export class Informer<T extends KubeObject> {
   readonly store = new Store<T>();
+  private readonly transform: (obj: KubeObject) => void;
   private readonly handlers: Handler<T>[] = [];
   private running = false;
   private synced = false;
@@ -59,7 +66,10 @@ export class Informer<T extends KubeObject> {
     private readonly client: KubeClient,
     private readonly log: Logger,
     readonly options: InformerOptions = {},
-  ) {}
+  ) {
+    this.transform =
+      options.transform ?? cacheTransform(resource.group, resource.kind, options.keepManagedFields);
+  }
 
   get hasSynced(): boolean {
     return this.synced;
@@ -181,7 +191,7 @@ export class Informer<T extends KubeObject> {
       limit: o.pageSize ?? 500,
     });
     this.stats.lists++;
-    if (!this.options.keepManagedFields) for (const o of list.items) stripManagedFields(o);
+    for (const o of list.items) this.transform(o);
     this.replace(list.items);
     this.resourceVersion = list.metadata.resourceVersion ?? "";
     this.lastError = undefined;
@@ -260,7 +270,7 @@ export class Informer<T extends KubeObject> {
     this.failures = 0;
     this.lastError = undefined;
     if (e.type === "BOOKMARK") return;
-    if (!this.options.keepManagedFields) stripManagedFields(e.object);
+    this.transform(e.object);
     const key = keyOf(e.object.metadata);
     if (e.type === "DELETED") {
       const old = this.store.delete(key);
@@ -288,9 +298,4 @@ export class Informer<T extends KubeObject> {
       }
     }
   }
-}
-
-/** Drops metadata.managedFields (controller-runtime's TransformStripManagedFields). */
-function stripManagedFields(o: KubeObject): void {
-  if (o.metadata?.managedFields) delete o.metadata.managedFields;
 }

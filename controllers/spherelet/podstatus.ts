@@ -27,6 +27,11 @@ export function ignoreGoneOrReplaced(e: unknown): undefined {
 export class PodStatusWriter {
   /** Statuses written but not yet seen in the cache, by pod uid. */
   private readonly written = new Map<string, Written>();
+  /**
+   * Pods this Spherelet removed (final delete sent) that the cache still shows, by uid → when: the
+   * host's next pass must not delete them again (a second DELETE per pod, answered 404).
+   */
+  private readonly removedAt = new Map<string, number>();
 
   constructor(
     private readonly client: Client,
@@ -41,8 +46,28 @@ export class PodStatusWriter {
     pods.addHandler({
       add: observe,
       update: (_o, n) => observe(n),
-      delete: (p) => this.written.delete(p.metadata?.uid ?? ""),
+      delete: (p) => {
+        this.written.delete(p.metadata?.uid ?? "");
+        this.removedAt.delete(p.metadata?.uid ?? "");
+      },
     });
+  }
+
+  /** Remembers that `uid`'s final delete was sent (until the cache drops it, or WRITTEN_TTL_MS). */
+  markRemoved(uid: string | undefined): void {
+    if (uid) this.removedAt.set(uid, Date.now());
+  }
+
+  /** The pod's final delete was sent and the cache has not caught up yet. */
+  removed(p: V1Pod): boolean {
+    const uid = p.metadata?.uid ?? "";
+    const at = this.removedAt.get(uid);
+    if (at === undefined) return false;
+    if (Date.now() - at > WRITTEN_TTL_MS) {
+      this.removedAt.delete(uid);
+      return false;
+    }
+    return true;
   }
 
   /** The pod as cached, with a status we wrote but the cache has not shown yet. */

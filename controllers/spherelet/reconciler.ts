@@ -39,7 +39,10 @@ export class SpherletReconciler implements Reconciler {
     const hn = hostNode(node);
     if (!hn) return undefined; // the ESXiHost controller has not posted the node yet
     const now = new Date();
-    const pods = this.inv.pods.store.byIndex(NODE_INDEX, req.name).map((p) => this.statuses.effective(p));
+    const pods = this.inv.pods.store
+      .byIndex(NODE_INDEX, req.name)
+      .filter((p) => !this.statuses.removed(p))
+      .map((p) => this.statuses.effective(p));
     const pass = planHost(hn, pods, now, (p) => this.startDelay(p), hostAdmission(host, node));
     // One pod's failed write (its status too large, say) must not stall its neighbours: the host is
     // backed off only when every write failed (the API server is away); otherwise it looks again soon.
@@ -89,6 +92,8 @@ export class SpherletReconciler implements Reconciler {
       .delete(Pods, name, ns, { gracePeriodSeconds: 0, uid: pod.metadata?.uid })
       .then(() => true)
       .catch(ignoreGoneOrReplaced);
+    // Removed, or already gone/replaced: either way this uid is not deleted again.
+    this.statuses.markRemoved(pod.metadata?.uid);
     if (gone) log.debug({ kind: "Pod", namespace: ns, name }, "pod terminated and removed");
   }
 }

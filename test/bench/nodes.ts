@@ -9,6 +9,7 @@ import type { KubeClient } from "../../controllers/runtime/client.ts";
 import { Informer } from "../../controllers/runtime/informer.ts";
 import { silentLogger } from "../../controllers/runtime/log.ts";
 import { Namespaces, Nodes, Pods } from "../../controllers/runtime/resource.ts";
+import { type Ceiling, ceilingFraction, measureCeiling } from "./ceiling.ts";
 import { benchClient, environment, kubeConfig, percentile, pool, round } from "./common.ts";
 import {
   apiserverWritesBy,
@@ -26,6 +27,19 @@ const POD_HOSTS = Number(process.env.BENCH_POD_HOSTS ?? 100);
 const PODS = Number(process.env.BENCH_PODS ?? 10_000);
 const TIMEOUT_MS = 600_000;
 const NS = "bench-pods";
+/** BENCH_ONLY=pacific (or kwok) runs one simulator, for a quick before/after of a change (no ratio). */
+const ONLY = process.env.BENCH_ONLY;
+/** BENCH_CEILING=0 skips the ceiling step. */
+const CEILING = process.env.BENCH_CEILING !== "0";
+const simulators = (): Simulator[] => [pacific(), kwok()].filter((s) => !ONLY || s.name === ONLY);
+
+/** The ceiling step (ceiling.ts) on a freshly reset control plane, no simulator running. */
+async function ceilingStep(): Promise<Ceiling | undefined> {
+  if (!CEILING) return undefined;
+  resetCluster();
+  await installChart();
+  return measureCeiling(benchClient(kubeConfig()));
+}
 
 const ready = (n: V1Node) =>
   n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
@@ -118,7 +132,7 @@ async function bringUpHosts(client: KubeClient, sim: Simulator, n: number, prefi
 export async function hosts1k(): Promise<void> {
   const results: Record<string, unknown> = {};
   let env: Record<string, unknown> = {};
-  for (const sim of [pacific(), kwok()]) {
+  for (const sim of simulators()) {
     const client = await prepare(sim);
     try {
       results[sim.name] = { ...(await bringUpHosts(client, sim, HOSTS, "host")), rssMiB: rssMiB(sim.pid()) };
@@ -127,14 +141,21 @@ export async function hosts1k(): Promise<void> {
       await sim.stop();
     }
   }
-  const p = results.pacific as { nodesPerSecond: number };
-  const k = results.kwok as { nodesPerSecond: number };
+  type Hosts = { nodesPerSecond: number; writesPerNodeByKind: Record<string, number> } | undefined;
+  const p = results.pacific as Hosts;
+  const k = results.kwok as Hosts;
+  const ceiling = await ceilingStep();
   console.log(
     JSON.stringify({
       scenario: "hosts-1k",
       hosts: HOSTS,
       ...results,
-      ratio: round(p.nodesPerSecond / k.nodesPerSecond),
+      ratio: p && k ? round(p.nodesPerSecond / k.nodesPerSecond) : undefined,
+      ceiling: ceiling?.hosts,
+      fractionOfCeiling: ceiling && {
+        pacific: p && ceilingFraction(ceiling.hosts, p.writesPerNodeByKind, p.nodesPerSecond),
+        kwok: k && ceilingFraction(ceiling.hosts, k.writesPerNodeByKind, k.nodesPerSecond),
+      },
       target: "ratio ≥ 1.0",
       environment: env,
     }),
@@ -150,6 +171,10 @@ interface PodRun {
   deletePerSecond: number;
   stuckTerminating: number;
   rssMiB?: number;
+  /** Everything the API server served per pod while the pods started (the benchmark's creates included). */
+  writesPerPodByKind: Record<string, number>;
+  /** The same for the deletion (the benchmark's graceful deletes included). */
+  deleteWritesPerPodByKind: Record<string, number>;
 }
 
 async function podsRun(sim: Simulator): Promise<PodRun> {
@@ -176,6 +201,7 @@ async function podsRun(sim: Simulator): Promise<PodRun> {
     pods.start();
     await pods.waitForSync();
 
+    const w0 = await apiserverWritesBy(client);
     const t0 = performance.now();
     const names = Array.from({ length: PODS }, (_, i) => `pod-${String(i).padStart(5, "0")}`);
     await pool(names, 64, (name, i) =>
@@ -194,6 +220,9 @@ async function podsRun(sim: Simulator): Promise<PodRun> {
     const t1 = Math.max(...running.values());
     const latencies = names.map((n) => running.get(n)! - (added.get(n) ?? t0)).sort((a, b) => a - b);
 
+    // Let trailing writes (host counts every 5 s) land before counting.
+    await new Promise((r) => setTimeout(r, 3000));
+    const w1 = await apiserverWritesBy(client);
     const d0 = performance.now();
     await pool(names, 64, (name) => client.delete(Pods, name, NS).catch(() => undefined));
     let stuck = 0;
@@ -203,6 +232,8 @@ async function podsRun(sim: Simulator): Promise<PodRun> {
       stuck = PODS - deleted.size;
     }
     const d1 = performance.now();
+    await new Promise((r) => setTimeout(r, 3000));
+    const w2 = await apiserverWritesBy(client);
     pods.stop();
     const seconds = (t1 - t0) / 1000;
     return {
@@ -214,6 +245,8 @@ async function podsRun(sim: Simulator): Promise<PodRun> {
       deletePerSecond: round(deleted.size / ((d1 - d0) / 1000), 1),
       stuckTerminating: stuck,
       rssMiB: rssMiB(sim.pid()),
+      writesPerPodByKind: writesPer(w0, w1, PODS),
+      deleteWritesPerPodByKind: writesPer(w1, w2, PODS),
     };
   } finally {
     await sim.stop();
@@ -221,18 +254,29 @@ async function podsRun(sim: Simulator): Promise<PodRun> {
 }
 
 export async function pods10k(): Promise<void> {
-  const runs: Record<string, PodRun> = {};
-  for (const sim of [pacific(), kwok()]) runs[sim.name] = await podsRun(sim);
+  const runs: Partial<Record<Simulator["name"], PodRun>> = {};
+  for (const sim of simulators()) runs[sim.name] = await podsRun(sim);
   const env = await environment(benchClient(kubeConfig()));
-  const p = runs.pacific!;
-  const k = runs.kwok!;
-  const pick = (r: PodRun) => ({
-    podsPerSecond: r.podsPerSecond,
-    seconds: r.seconds,
-    p50Ms: r.p50Ms,
-    p99Ms: r.p99Ms,
-    rssMiB: r.rssMiB,
-  });
+  const ceiling = await ceilingStep();
+  const p = runs.pacific;
+  const k = runs.kwok;
+  const total = (w: Record<string, number>) => round(Object.values(w).reduce((a, b) => a + b, 0));
+  const pick = (r: PodRun | undefined) =>
+    r && {
+      podsPerSecond: r.podsPerSecond,
+      seconds: r.seconds,
+      p50Ms: r.p50Ms,
+      p99Ms: r.p99Ms,
+      rssMiB: r.rssMiB,
+      writesPerPod: total(r.writesPerPodByKind),
+      writesPerPodByKind: r.writesPerPodByKind,
+    };
+  const fraction = (r: PodRun | undefined, del: boolean) =>
+    r &&
+    ceiling &&
+    (del
+      ? ceilingFraction(ceiling.delete, r.deleteWritesPerPodByKind, r.deletePerSecond)
+      : ceilingFraction(ceiling.pods, r.writesPerPodByKind, r.podsPerSecond));
   console.log(
     JSON.stringify({
       scenario: "pods-10k",
@@ -240,23 +284,30 @@ export async function pods10k(): Promise<void> {
       pods: PODS,
       pacific: pick(p),
       kwok: pick(k),
-      ratio: round(p.podsPerSecond / k.podsPerSecond),
+      ratio: p && k ? round(p.podsPerSecond / k.podsPerSecond) : undefined,
+      ceiling: ceiling?.pods,
+      fractionOfCeiling: ceiling && { pacific: fraction(p, false), kwok: fraction(k, false) },
       target: "ratio ≥ 1.0",
       environment: env,
     }),
   );
-  const del = (r: PodRun) => ({
-    seconds: r.deleteSeconds,
-    podsPerSecond: r.deletePerSecond,
-    stuckTerminating: r.stuckTerminating,
-  });
+  const del = (r: PodRun | undefined) =>
+    r && {
+      seconds: r.deleteSeconds,
+      podsPerSecond: r.deletePerSecond,
+      stuckTerminating: r.stuckTerminating,
+      writesPerPod: total(r.deleteWritesPerPodByKind),
+      writesPerPodByKind: r.deleteWritesPerPodByKind,
+    };
   console.log(
     JSON.stringify({
       scenario: "delete-10k",
       pods: PODS,
       pacific: del(p),
       kwok: del(k),
-      ratio: round(p.deletePerSecond / k.deletePerSecond),
+      ratio: p && k ? round(p.deletePerSecond / k.deletePerSecond) : undefined,
+      ceiling: ceiling?.delete,
+      fractionOfCeiling: ceiling && { pacific: fraction(p, true), kwok: fraction(k, true) },
       target: "ratio ≥ 1.0; none stuck Terminating",
       environment: env,
     }),
