@@ -241,7 +241,11 @@ describe("Supervisor Namespaces", () => {
       metadata: { name, namespace: ns },
     });
 
-    expect((await outcome(bob.list(Pods, { namespace: dev }))).code).toBe(200);
+    // The API server's RBAC authorizer sees new RoleBindings through its own informer: a moment late.
+    await eventually(
+      "View's RoleBinding in effect",
+      async () => (await outcome(bob.list(Pods, { namespace: dev }))).code === 200,
+    );
     expect((await outcome(bob.create(ConfigMaps, cm("by-bob", dev)))).code).toBe(403);
 
     expect((await outcome(alice.create(Pods, restrictedPod("by-alice", dev)))).code).toBe(200);
