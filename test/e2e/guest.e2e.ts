@@ -15,12 +15,13 @@ import {
   type TanzuKubernetesCluster,
   TanzuKubernetesClusterResource,
 } from "../../controllers/api/run/tanzukubernetescluster.ts";
-import { type ESXiHost, ESXiHostResource } from "../../controllers/api/vsphere/esxihost.ts";
+import { ESXiHostResource } from "../../controllers/api/vsphere/esxihost.ts";
 import { StorageClassBindingResource } from "../../controllers/api/vsphere/storageclassbinding.ts";
 import { SupervisorNamespaceResource } from "../../controllers/api/vsphere/supervisornamespace.ts";
 import { KubeClient } from "../../controllers/runtime/client.ts";
 import type { Manager } from "../../controllers/runtime/manager.ts";
 import { Secrets } from "../../controllers/runtime/resource.ts";
+import { createBoundNamespace, createHosts, STORAGE } from "./fixtures/supervisor.ts";
 import { eventually, isNotFound, kubeConfig, root, uniqueName } from "./kube.ts";
 import { expectNoForbidden, startPacific } from "./pacific.ts";
 import { installChart } from "./tools.ts";
@@ -29,7 +30,6 @@ const client = new KubeClient(kubeConfig());
 const suffix = uniqueName("g").slice(2);
 const ns = `guest-${suffix}`;
 const hosts = ["a", "b"].map((x) => `guest-${suffix}-esx-${x}`);
-const STORAGE = "vsan-default-storage-policy";
 const V123 = "v1.23.8---vmware.3-tkg.1";
 const printDir = (tool: string) =>
   execFileSync("bash", [join(root, "hack", "build-tools.sh"), "--print-dir", tool], {
@@ -103,34 +103,8 @@ beforeAll(async () => {
   process.env.PACIFIC_KUBERNETES_BIN = printDir("kubernetes");
   process.env.PACIFIC_ETCD_BIN = printDir("etcd");
   mgr = await startPacific({ vipPool: "127.0.100.1-127.0.100.20", guestClustersRuntime: "local" });
-  for (const h of hosts)
-    await client.create<ESXiHost>(ESXiHostResource, {
-      apiVersion: "vsphere.pacific.dev/v1alpha1",
-      kind: "ESXiHost",
-      metadata: { name: h },
-      spec: {
-        clusterName: `guest-${suffix}`,
-        zone: "zone-a",
-        capacity: { cpu: 16, memory: "64Gi", pods: 110 },
-      },
-    } as ESXiHost);
-  await client.create(SupervisorNamespaceResource, {
-    apiVersion: "vsphere.pacific.dev/v1alpha1",
-    kind: "SupervisorNamespace",
-    metadata: { name: ns },
-    spec: { vmClasses: ["best-effort-small"] },
-  });
-  await client.create(StorageClassBindingResource, {
-    apiVersion: "vsphere.pacific.dev/v1alpha1",
-    kind: "StorageClassBinding",
-    metadata: { name: `${ns}-vsan` },
-    spec: { namespace: ns, storageClass: STORAGE, limit: "1Ti" },
-  });
-  for (const h of hosts)
-    await eventually(
-      `host ${h} connected`,
-      async () => (await client.get<ESXiHost>(ESXiHostResource, h)).status?.connectionState === "connected",
-    );
+  await createHosts(client, hosts, `guest-${suffix}`);
+  await createBoundNamespace(client, ns, ["best-effort-small"]);
 });
 
 afterAll(async () => {

@@ -33,7 +33,8 @@ import { SupervisorNamespaceResource } from "../../controllers/api/vsphere/super
 import { KubeClient, type KubeObject } from "../../controllers/runtime/client.ts";
 import { apiStatus } from "../../controllers/runtime/errors.ts";
 import type { Manager } from "../../controllers/runtime/manager.ts";
-import { Namespaces, Secrets, Services } from "../../controllers/runtime/resource.ts";
+import { Secrets, Services } from "../../controllers/runtime/resource.ts";
+import { createBoundNamespace, createHosts, STORAGE } from "./fixtures/supervisor.ts";
 import { eventually, isNotFound, kubeConfig, uniqueName } from "./kube.ts";
 import { expectNoForbidden, startPacific } from "./pacific.ts";
 import { kubectl } from "./tools.ts";
@@ -43,7 +44,6 @@ const suffix = uniqueName("t").slice(2);
 const ns = `tkc-${suffix}`;
 const quotaNs = `tkcq-${suffix}`;
 const hosts = ["a", "b", "c", "d"].map((x) => `tkc-${suffix}-esx-${x}`);
-const STORAGE = "vsan-default-storage-policy";
 const CLUSTER_NAME = "cluster.x-k8s.io/cluster-name";
 const V123 = "v1.23.8---vmware.3-tkg.1";
 const V124 = "v1.24.11---vmware.1-fips.1-tkg.1";
@@ -103,48 +103,13 @@ async function running(name: string, workers: number, version?: string): Promise
   );
 }
 
-function svns(name: string, extra: Record<string, unknown> = {}) {
-  return {
-    apiVersion: "vsphere.pacific.dev/v1alpha1",
-    kind: "SupervisorNamespace",
-    metadata: { name },
-    spec: { vmClasses: ["best-effort-small", "best-effort-medium", "guaranteed-medium"], ...extra },
-  };
-}
+const VM_CLASSES = ["best-effort-small", "best-effort-medium", "guaranteed-medium"];
 
 beforeAll(async () => {
   mgr = await startPacific({ vipPool: "127.0.140.1-127.0.140.4" });
-  for (const h of hosts)
-    await client.create<ESXiHost>(ESXiHostResource, {
-      apiVersion: "vsphere.pacific.dev/v1alpha1",
-      kind: "ESXiHost",
-      metadata: { name: h },
-      spec: {
-        clusterName: `tkc-${suffix}`,
-        zone: "zone-a",
-        capacity: { cpu: 16, memory: "64Gi", pods: 110 },
-      },
-    } as ESXiHost);
-  await client.create(SupervisorNamespaceResource, svns(ns));
-  await client.create(SupervisorNamespaceResource, svns(quotaNs, { limits: { cpu: "8", memory: "64Gi" } }));
-  for (const n of [ns, quotaNs])
-    await client.create(StorageClassBindingResource, {
-      apiVersion: "vsphere.pacific.dev/v1alpha1",
-      kind: "StorageClassBinding",
-      metadata: { name: `${n}-vsan` },
-      spec: { namespace: n, storageClass: STORAGE, limit: "1Ti" },
-    });
-  for (const n of [ns, quotaNs])
-    await eventually(`namespace ${n} bound to ${STORAGE}`, async () =>
-      (await client.get<KubeObject>(Namespaces, n)).metadata?.annotations?.[
-        "vsphere.pacific.dev/storage-classes"
-      ]?.includes(STORAGE),
-    );
-  for (const h of hosts)
-    await eventually(
-      `host ${h} connected`,
-      async () => (await client.get<ESXiHost>(ESXiHostResource, h)).status?.connectionState === "connected",
-    );
+  await createHosts(client, hosts, `tkc-${suffix}`);
+  await createBoundNamespace(client, ns, VM_CLASSES);
+  await createBoundNamespace(client, quotaNs, VM_CLASSES, { limits: { cpu: "8", memory: "64Gi" } });
 });
 
 afterAll(async () => {

@@ -27,13 +27,14 @@ import {
   type VirtualMachineService,
   VirtualMachineServiceResource,
 } from "../../controllers/api/vmoperator/virtualmachineservice.ts";
-import { type ESXiHost, ESXiHostResource } from "../../controllers/api/vsphere/esxihost.ts";
+import { ESXiHostResource } from "../../controllers/api/vsphere/esxihost.ts";
 import { StorageClassBindingResource } from "../../controllers/api/vsphere/storageclassbinding.ts";
 import { SupervisorNamespaceResource } from "../../controllers/api/vsphere/supervisornamespace.ts";
 import { KubeClient, type KubeObject } from "../../controllers/runtime/client.ts";
 import type { Manager } from "../../controllers/runtime/manager.ts";
 import { Namespaces, Secrets } from "../../controllers/runtime/resource.ts";
 import { asClusterTopology, type ClusterTopology } from "../../controllers/shared/topology/types.ts";
+import { createBoundNamespace, createHosts, STORAGE } from "./fixtures/supervisor.ts";
 import { eventually, isNotFound, kubeConfig, uniqueName } from "./kube.ts";
 import { expectNoForbidden, expectNoInvalid, startPacific } from "./pacific.ts";
 import { kubectl } from "./tools.ts";
@@ -42,7 +43,6 @@ const client = new KubeClient(kubeConfig());
 const suffix = uniqueName("t").slice(2);
 const ns = `topo-${suffix}`;
 const hosts = ["a", "b", "c", "d"].map((x) => `topo-${suffix}-esx-${x}`);
-const STORAGE = "vsan-default-storage-policy";
 const CLUSTER_NAME = "cluster.x-k8s.io/cluster-name";
 const CONTROL_PLANE = "cluster.x-k8s.io/control-plane";
 const DEPLOYMENT = "topology.cluster.x-k8s.io/deployment-name";
@@ -123,34 +123,8 @@ async function ready(name: string, total: number, version?: string): Promise<Clu
 
 beforeAll(async () => {
   mgr = await startPacific({ vipPool: "127.0.143.1-127.0.143.8" });
-  for (const h of hosts)
-    await client.create<ESXiHost>(ESXiHostResource, {
-      apiVersion: "vsphere.pacific.dev/v1alpha1",
-      kind: "ESXiHost",
-      metadata: { name: h },
-      spec: {
-        clusterName: `topo-${suffix}`,
-        zone: "zone-a",
-        capacity: { cpu: 16, memory: "64Gi", pods: 110 },
-      },
-    } as ESXiHost);
-  await client.create(SupervisorNamespaceResource, {
-    apiVersion: "vsphere.pacific.dev/v1alpha1",
-    kind: "SupervisorNamespace",
-    metadata: { name: ns },
-    spec: { vmClasses: ["best-effort-small", "best-effort-medium", "best-effort-large"] },
-  });
-  await client.create(StorageClassBindingResource, {
-    apiVersion: "vsphere.pacific.dev/v1alpha1",
-    kind: "StorageClassBinding",
-    metadata: { name: `${ns}-vsan` },
-    spec: { namespace: ns, storageClass: STORAGE, limit: "1Ti" },
-  });
-  await eventually(`namespace ${ns} bound to ${STORAGE}`, async () =>
-    (await client.get<KubeObject>(Namespaces, ns)).metadata?.annotations?.[
-      "vsphere.pacific.dev/storage-classes"
-    ]?.includes(STORAGE),
-  );
+  await createHosts(client, hosts, `topo-${suffix}`);
+  await createBoundNamespace(client, ns, ["best-effort-small", "best-effort-medium", "best-effort-large"]);
   // The Supervisor publishes its ClusterClass into every Supervisor Namespace.
   await eventually("ClusterClass tanzukubernetescluster published in the namespace", () =>
     client.get(ClusterClassResource, "tanzukubernetescluster", ns).then(
@@ -158,11 +132,6 @@ beforeAll(async () => {
       () => false,
     ),
   );
-  for (const h of hosts)
-    await eventually(
-      `host ${h} connected`,
-      async () => (await client.get<ESXiHost>(ESXiHostResource, h)).status?.connectionState === "connected",
-    );
 });
 
 afterAll(async () => {

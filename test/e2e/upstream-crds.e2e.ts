@@ -25,12 +25,12 @@ import {
   type VirtualMachineService,
   VirtualMachineServiceResource,
 } from "../../controllers/api/vmoperator/virtualmachineservice.ts";
-import { type ESXiHost, ESXiHostResource } from "../../controllers/api/vsphere/esxihost.ts";
+import { ESXiHostResource } from "../../controllers/api/vsphere/esxihost.ts";
 import { StorageClassBindingResource } from "../../controllers/api/vsphere/storageclassbinding.ts";
 import { SupervisorNamespaceResource } from "../../controllers/api/vsphere/supervisornamespace.ts";
 import { KubeClient, type KubeObject } from "../../controllers/runtime/client.ts";
 import type { Manager } from "../../controllers/runtime/manager.ts";
-import { Namespaces } from "../../controllers/runtime/resource.ts";
+import { createBoundNamespace, createHosts, STORAGE } from "./fixtures/supervisor.ts";
 import { eventually, isNotFound, kubeConfig, root, uniqueName } from "./kube.ts";
 import { expectNoForbidden, expectNoInvalid, startPacific } from "./pacific.ts";
 import { installChart, kubectl } from "./tools.ts";
@@ -39,7 +39,6 @@ const client = new KubeClient(kubeConfig());
 const suffix = uniqueName("u").slice(2);
 const ns = `upc-${suffix}`;
 const hosts = ["a", "b", "c", "d"].map((x) => `upc-${suffix}-esx-${x}`);
-const STORAGE = "vsan-default-storage-policy";
 const CLUSTER_NAME = "cluster.x-k8s.io/cluster-name";
 const V123 = "v1.23.8---vmware.3-tkg.1";
 const V124 = "v1.24.11---vmware.1-fips.1-tkg.1";
@@ -125,39 +124,8 @@ beforeAll(async () => {
     ).toBe("true");
 
   mgr = await startPacific({ vipPool: "127.0.141.1-127.0.141.4" });
-  for (const h of hosts)
-    await client.create<ESXiHost>(ESXiHostResource, {
-      apiVersion: "vsphere.pacific.dev/v1alpha1",
-      kind: "ESXiHost",
-      metadata: { name: h },
-      spec: {
-        clusterName: `upc-${suffix}`,
-        zone: "zone-a",
-        capacity: { cpu: 16, memory: "64Gi", pods: 110 },
-      },
-    } as ESXiHost);
-  await client.create(SupervisorNamespaceResource, {
-    apiVersion: "vsphere.pacific.dev/v1alpha1",
-    kind: "SupervisorNamespace",
-    metadata: { name: ns },
-    spec: { vmClasses: ["best-effort-small", "best-effort-medium", "guaranteed-medium"] },
-  });
-  await client.create(StorageClassBindingResource, {
-    apiVersion: "vsphere.pacific.dev/v1alpha1",
-    kind: "StorageClassBinding",
-    metadata: { name: `${ns}-vsan` },
-    spec: { namespace: ns, storageClass: STORAGE, limit: "1Ti" },
-  });
-  await eventually(`namespace ${ns} bound to ${STORAGE}`, async () =>
-    (await client.get<KubeObject>(Namespaces, ns)).metadata?.annotations?.[
-      "vsphere.pacific.dev/storage-classes"
-    ]?.includes(STORAGE),
-  );
-  for (const h of hosts)
-    await eventually(
-      `host ${h} connected`,
-      async () => (await client.get<ESXiHost>(ESXiHostResource, h)).status?.connectionState === "connected",
-    );
+  await createHosts(client, hosts, `upc-${suffix}`);
+  await createBoundNamespace(client, ns, ["best-effort-small", "best-effort-medium", "guaranteed-medium"]);
 }, 300_000);
 
 afterAll(async () => {
