@@ -55,6 +55,16 @@ export const specOrMetadataChanged: Predicate = (o, n) => {
 /** Every update (status included). */
 export const anyChange: Predicate = (o, n) => o.metadata?.resourceVersion !== n.metadata?.resourceVersion;
 
+/**
+ * specOrMetadataChanged, or a change in what `read` picks out of the object (the status fields the
+ * watcher's reconciler reads): a child's other status moves do not wake its owner, whose queue
+ * then holds the work that can change something.
+ */
+export const changedIn =
+  (read: (o: KubeObject) => unknown): Predicate =>
+  (o, n) =>
+    specOrMetadataChanged(o, n) || !deepEqual(read(o), read(n));
+
 export type MapFunc = (obj: KubeObject) => Request[];
 
 export interface WatchSource {

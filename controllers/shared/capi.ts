@@ -8,3 +8,13 @@ export function clusterOf(o: KubeObject): Request[] {
   const name = o.metadata?.labels?.[CapiLabels.clusterName];
   return name ? [{ namespace: o.metadata?.namespace, name }] : [];
 }
+
+/**
+ * What an owner reads of a child's v1beta1 Ready condition (status, severity, reason, message; not
+ * its times): the part of a child's status change-predicates compare.
+ */
+export function readyOf(o: KubeObject): Record<string, unknown> | undefined {
+  const conditions = (o as { status?: { conditions?: Array<Record<string, unknown>> } }).status?.conditions;
+  const c = conditions?.find((x) => x.type === "Ready");
+  return c && { status: c.status, severity: c.severity, reason: c.reason, message: c.message };
+}

@@ -60,6 +60,8 @@ export function pacific(): Simulator {
       child = spawnLogged(
         process.execPath,
         [
+          // BENCH_MANAGER_NODE_ARGS: flags for the manager's node, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+          ...(process.env.BENCH_MANAGER_NODE_ARGS?.split(" ").filter(Boolean) ?? []),
           main,
           "--leader-elect=false",
           `--bind-address=${benchManagerAddress}`,

@@ -18,7 +18,15 @@ import { Informer } from "../../controllers/runtime/informer.ts";
 import { silentLogger } from "../../controllers/runtime/log.ts";
 import { Namespaces } from "../../controllers/runtime/resource.ts";
 import { benchClient, environment, kubeConfig, pool, round } from "./common.ts";
-import { apiserverWritesBy, installChart, pacific, resetCluster, rssMiB, writesPer } from "./simulators.ts";
+import {
+  apiserverWritesBy,
+  benchManagerAddress,
+  installChart,
+  pacific,
+  resetCluster,
+  rssMiB,
+  writesPer,
+} from "./simulators.ts";
 
 const CLUSTERS = Number(process.env.BENCH_TKCS ?? 50);
 const HOSTS = Number(process.env.BENCH_TKC_HOSTS ?? 100);
@@ -161,6 +169,14 @@ export async function tkc(): Promise<void> {
         environment: await environment(client),
       }),
     );
+    // BENCH_TKC_METRICS=<file>: the manager's /metrics at the end, to see which controller's queue waited.
+    if (process.env.BENCH_TKC_METRICS) {
+      const { writeFileSync } = await import("node:fs");
+      writeFileSync(
+        process.env.BENCH_TKC_METRICS,
+        await fetch(`http://${benchManagerAddress}/metrics`).then((r) => r.text()),
+      );
+    }
   } finally {
     await sim.stop();
   }

@@ -3,13 +3,20 @@
 import { type Cluster, ClusterResource } from "../../api/cluster/cluster.ts";
 import { ClusterClassResource } from "../../api/cluster/clusterclass.ts";
 import { MachineDeploymentResource } from "../../api/cluster/machinedeployment.ts";
-import { KubeadmControlPlaneResource } from "../../api/controlplane/kubeadmcontrolplane.ts";
+import {
+  type KubeadmControlPlane,
+  KubeadmControlPlaneResource,
+} from "../../api/controlplane/kubeadmcontrolplane.ts";
 import { TanzuKubernetesReleaseResource } from "../../api/run/tanzukubernetesrelease.ts";
-import { VirtualMachineServiceResource } from "../../api/vmoperator/virtualmachineservice.ts";
-import { anyChange, type Request } from "../../runtime/controller.ts";
+import {
+  type VirtualMachineService,
+  VirtualMachineServiceResource,
+} from "../../api/vmoperator/virtualmachineservice.ts";
+import { changedIn, type Request } from "../../runtime/controller.ts";
 import type { Manager } from "../../runtime/manager.ts";
-import { clusterOf } from "../../shared/capi.ts";
+import { clusterOf, readyOf } from "../../shared/capi.ts";
 import { ROLLUP_DELAY_MS } from "../../shared/rollup.ts";
+import { vipOf } from "../../shared/topology/endpoint.ts";
 import { topologyOf } from "../../shared/topology/types.ts";
 import { type ClusterCaches, ClusterReconciler } from "./reconciler.ts";
 
@@ -44,15 +51,26 @@ export function setupClusterController(mgr: Manager): void {
       .list()
       .filter((x) => topologyOf(x))
       .map(toRequest);
-  const rollup = { predicate: anyChange, delayMs: ROLLUP_DELAY_MS };
+  // Of its parts the Cluster reads only what its status and the topology's rollout sequencing use:
+  // their other status moves (a machine count on the way up) would only queue no-op reconciles
+  // ahead of Clusters that have work. Its own status writes do not wake it (the default predicate).
+  const kcpRead = changedIn((o) => {
+    const s = (o as KubeadmControlPlane).status;
+    const { ready, initialized, version, replicas, updatedReplicas, readyReplicas } = s ?? {};
+    return [readyOf(o), ready, initialized, version, replicas, updatedReplicas, readyReplicas];
+  });
+  const delayMs = ROLLUP_DELAY_MS;
   mgr
     .controller("cluster")
-    .for(ClusterResource, { predicate: anyChange })
-    .watches(KubeadmControlPlaneResource, clusterOf, rollup)
-    .watches(MachineDeploymentResource, clusterOf, rollup)
-    .watches(VirtualMachineServiceResource, clusterOf, rollup)
+    .for(ClusterResource)
+    .watches(KubeadmControlPlaneResource, clusterOf, { predicate: kcpRead, delayMs })
+    .watches(MachineDeploymentResource, clusterOf, { predicate: changedIn(readyOf), delayMs })
+    .watches(VirtualMachineServiceResource, clusterOf, {
+      predicate: changedIn((o) => vipOf(o as VirtualMachineService)),
+      delayMs,
+    })
     .watches(ClusterClassResource, usersOf)
     .watches(TanzuKubernetesReleaseResource, topologyClusters)
-    .withOptions({ maxConcurrentReconciles: 8 })
+    .withOptions({ maxConcurrentReconciles: 16 })
     .complete(new ClusterReconciler(mgr.client, c, mgr.events));
 }

@@ -2,33 +2,42 @@
 // control-plane load balancer, kubeconfig Secrets, VM classes, namespaces, releases) and how their
 // events map to clusters.
 import { type Cluster, ClusterResource } from "../../api/cluster/cluster.ts";
-import { MachineResource } from "../../api/cluster/machine.ts";
+import { type Machine, MachineResource } from "../../api/cluster/machine.ts";
 import { MachineDeploymentResource } from "../../api/cluster/machinedeployment.ts";
 import { CapiLabels } from "../../api/contracts.ts";
-import { KubeadmControlPlaneResource } from "../../api/controlplane/kubeadmcontrolplane.ts";
+import {
+  type KubeadmControlPlane,
+  KubeadmControlPlaneResource,
+} from "../../api/controlplane/kubeadmcontrolplane.ts";
 import { TanzuKubernetesClusterResource } from "../../api/run/tanzukubernetescluster.ts";
 import { TanzuKubernetesReleaseResource } from "../../api/run/tanzukubernetesrelease.ts";
-import { VirtualMachineResource } from "../../api/vmoperator/virtualmachine.ts";
+import { type VirtualMachine, VirtualMachineResource } from "../../api/vmoperator/virtualmachine.ts";
 import { VirtualMachineClassResource } from "../../api/vmoperator/virtualmachineclass.ts";
-import { VirtualMachineServiceResource } from "../../api/vmoperator/virtualmachineservice.ts";
-import { anyChange, type Predicate, type Request, specOrMetadataChanged } from "../../runtime/controller.ts";
+import {
+  type VirtualMachineService,
+  VirtualMachineServiceResource,
+} from "../../api/vmoperator/virtualmachineservice.ts";
+import { changedIn, type Request } from "../../runtime/controller.ts";
 import type { Manager } from "../../runtime/manager.ts";
 import { keyFor, Namespaces } from "../../runtime/resource.ts";
-import { clusterOf } from "../../shared/capi.ts";
+import { clusterOf, readyOf } from "../../shared/capi.ts";
 import { ROLLUP_DELAY_MS } from "../../shared/rollup.ts";
+import { vipOf } from "../../shared/topology/endpoint.ts";
 import { nameOf } from "./desired.ts";
 import { registerPhaseGauge } from "./metrics.ts";
 import { CLUSTER_INDEX, type TKCCaches, TKCReconciler } from "./reconciler.ts";
+import { vmStateOf } from "./status.ts";
 
-/** Of its Cluster the TKC reads only TopologyReconciled (and the object itself): other status moves are the topology step's. */
-const topologyReconciled = (o: { status?: { conditions?: unknown } }) =>
-  JSON.stringify(
-    (o.status?.conditions as Array<{ type: string }> | undefined)?.find(
-      (c) => c.type === "TopologyReconciled",
-    ),
-  );
-const clusterChanged: Predicate = (o, n) =>
-  specOrMetadataChanged(o, n) || topologyReconciled(o as Cluster) !== topologyReconciled(n as Cluster);
+// What the TKC's status reads of each part; other status moves of the parts do not wake it (its
+// queue then holds the work that changes a status). Of its Cluster: only TopologyReconciled — the
+// rest is the topology step's.
+const clusterRead = changedIn((o) =>
+  (o as Cluster).status?.conditions?.find((c) => c.type === "TopologyReconciled"),
+);
+const kcpRead = changedIn((o) => [readyOf(o), (o as KubeadmControlPlane).status?.version]);
+const machineRead = changedIn((o) => (o as Machine).status?.phase);
+const vmRead = changedIn((o) => vmStateOf(o as VirtualMachine));
+const vipRead = changedIn((o) => vipOf(o as VirtualMachineService));
 
 export function setupTanzuKubernetesClusterController(mgr: Manager): void {
   const machines = mgr.informer(MachineResource);
@@ -57,20 +66,20 @@ export function setupTanzuKubernetesClusterController(mgr: Manager): void {
       .list()
       .filter((t) => t.metadata.namespace === ns)
       .map(toRequest);
-  const rollup = { predicate: anyChange, delayMs: ROLLUP_DELAY_MS };
+  const delayMs = ROLLUP_DELAY_MS;
   mgr
     .controller("tanzukubernetescluster")
     .for(TanzuKubernetesClusterResource)
-    .owns(ClusterResource, { predicate: clusterChanged, delayMs: ROLLUP_DELAY_MS })
-    .watches(KubeadmControlPlaneResource, clusterOf, rollup)
-    .watches(MachineDeploymentResource, clusterOf, rollup)
-    .watches(MachineResource, clusterOf, rollup)
-    .watches(VirtualMachineResource, clusterOf, rollup)
-    .watches(VirtualMachineServiceResource, clusterOf, rollup)
+    .owns(ClusterResource, { predicate: clusterRead, delayMs })
+    .watches(KubeadmControlPlaneResource, clusterOf, { predicate: kcpRead, delayMs })
+    .watches(MachineDeploymentResource, clusterOf, { predicate: changedIn(readyOf), delayMs })
+    .watches(MachineResource, clusterOf, { predicate: machineRead, delayMs })
+    .watches(VirtualMachineResource, clusterOf, { predicate: vmRead, delayMs })
+    .watches(VirtualMachineServiceResource, clusterOf, { predicate: vipRead, delayMs })
     .watches(VirtualMachineClassResource, (o) => tkcsIn(o.metadata?.namespace))
     .watches(Namespaces, (o) => tkcsIn(o.metadata?.name))
     .watches(TanzuKubernetesReleaseResource, () => c.tkcs.list().map(toRequest))
-    .withOptions({ maxConcurrentReconciles: 8 })
+    .withOptions({ maxConcurrentReconciles: 16 })
     .complete(new TKCReconciler(mgr.client, c, mgr.events));
   registerPhaseGauge(mgr.metrics, c.tkcs);
 }
