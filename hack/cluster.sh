@@ -189,7 +189,8 @@ EOF
     --service-account-key-file "$d/sa.pub" --service-account-signing-key-file "$d/sa.key" \
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --service-cluster-ip-range "$SERVICE_CIDR" \
-    --allow-privileged=true --profiling=false
+    --allow-privileged=true --profiling="${PACIFIC_APISERVER_PROFILING:-false}"
+  # PACIFIC_APISERVER_PROFILING=true serves /debug/pprof (docs/performance.md: where the API server's CPU goes).
   wait_apiserver
 
   # --resource-quota-sync-period: a quota made before kube-controller-manager discovered a counted
