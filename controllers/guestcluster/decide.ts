@@ -4,7 +4,7 @@ import type { Cluster } from "../api/cluster/cluster.ts";
 import type { Machine } from "../api/cluster/machine.ts";
 import { CapiLabels } from "../api/contracts.ts";
 
-export type GuestRuntimeKind = "local" | "pods" | "none";
+export type { GuestRuntimeKind } from "../shared/guestruntime.ts";
 
 /** Cluster API's defaults when the Cluster names no networks. */
 export const DEFAULT_POD_CIDR = "192.168.0.0/16";

@@ -120,27 +120,54 @@ export class LocalGuestRuntime {
 
   /** GET /readyz on the guest API server, as its admin, trusting only the guest's CA. */
   async ready(spec: GuestSpec, timeoutMs = 2000): Promise<boolean> {
-    const dir = this.dirOf(spec.namespace, spec.name);
-    const pki = join(dir, "pki");
-    if (!existsSync(join(pki, "done"))) return false;
+    return (await this.get(spec, "/readyz", timeoutMs))?.status === 200;
+  }
+
+  /** The gitVersion the guest API server's /version reports, or undefined when it does not answer. */
+  async version(spec: GuestSpec, timeoutMs = 2000): Promise<string | undefined> {
+    const r = await this.get(spec, "/version", timeoutMs);
+    if (r?.status !== 200) return undefined;
+    try {
+      const v = (JSON.parse(r.body) as { gitVersion?: unknown }).gitVersion;
+      return typeof v === "string" && v ? v : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** A GET on the guest API server as its admin (client certificate), trusting only the guest's CA. */
+  private async get(
+    spec: GuestSpec,
+    path: string,
+    timeoutMs: number,
+  ): Promise<{ status: number; body: string } | undefined> {
+    assertLoopback(spec.vip);
+    const pki = join(this.dirOf(spec.namespace, spec.name), "pki");
+    if (!existsSync(join(pki, "done"))) return undefined;
     return new Promise((resolve) => {
       const req = request(
         {
           host: spec.vip,
           port: GUEST_API_PORT,
-          path: "/readyz",
+          path,
           ca: readFileSync(join(pki, "ca.crt")),
           cert: readFileSync(join(pki, "admin.crt")),
           key: readFileSync(join(pki, "admin.key")),
           timeout: timeoutMs,
         },
         (res) => {
-          res.resume();
-          resolve(res.statusCode === 200);
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => {
+            if (chunks.length < 64) chunks.push(c); // /version and /readyz are small; bound it anyway
+          });
+          res.on("end", () =>
+            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }),
+          );
+          res.on("error", () => resolve(undefined));
         },
       );
       req.on("timeout", () => req.destroy());
-      req.on("error", () => resolve(false));
+      req.on("error", () => resolve(undefined));
       req.end();
     });
   }

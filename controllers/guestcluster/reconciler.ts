@@ -9,16 +9,20 @@ import { parse } from "yaml";
 import type { Cluster } from "../api/cluster/cluster.ts";
 import { ClusterResource } from "../api/cluster/cluster.ts";
 import type { Machine } from "../api/cluster/machine.ts";
-import { CapiLabels } from "../api/contracts.ts";
+import { CapiLabels, GuestAnnotations } from "../api/contracts.ts";
+import {
+  type KubeadmControlPlane,
+  KubeadmControlPlaneResource,
+} from "../api/controlplane/kubeadmcontrolplane.ts";
 import type { Client } from "../runtime/client.ts";
 import type { Reconciler, Request, Result } from "../runtime/controller.ts";
-import { ignoreAlreadyExists } from "../runtime/errors.ts";
+import { ignoreAlreadyExists, ignoreNotFound } from "../runtime/errors.ts";
 import { ensureFinalizer, removeFinalizer } from "../runtime/finalizers.ts";
 import type { Logger } from "../runtime/log.ts";
 import { Secrets } from "../runtime/resource.ts";
 import type { Store } from "../runtime/store.ts";
 import { controlPlaneUp, guestNetwork } from "./decide.ts";
-import { assertLoopback, GUEST_API_PORT, type LocalGuestRuntime } from "./local.ts";
+import { assertLoopback, GUEST_API_PORT, type GuestSpec, type LocalGuestRuntime } from "./local.ts";
 import { type ClusterPki, newClusterPki, signLeaf } from "./pki.ts";
 import {
   kubeconfigSecret,
@@ -38,6 +42,7 @@ export class GuestClusterReconciler implements Reconciler {
     private readonly clusters: Store<Cluster>,
     private readonly machines: Store<Machine>,
     private readonly secrets: Store<V1Secret>,
+    private readonly kcps: Store<KubeadmControlPlane>,
     private readonly runtime: LocalGuestRuntime,
     private readonly log: Logger,
   ) {}
@@ -67,9 +72,35 @@ export class GuestClusterReconciler implements Reconciler {
     const { started, pending } = await this.runtime.ensure(spec);
     if (started.length)
       this.log.info({ cluster: `${ns}/${name}`, started }, "guest control plane processes started");
-    if (pending.length || !(await this.runtime.ready(spec))) return { requeueAfter: 500 };
+    const ready = await this.runtime.ready(spec);
+    await this.recordProbe(cluster, ready, spec);
+    if (pending.length || !ready) return { requeueAfter: 500 };
     await this.ensureKubeconfig(ns, name, owner, pki, `https://${net.vip}:${GUEST_API_PORT}`);
     return { requeueAfter: RESYNC_MS };
+  }
+
+  /**
+   * What the guest API server answered, on the Cluster's KubeadmControlPlane (GuestAnnotations):
+   * its status (initialized, ready, Available) and the TKC's GuestControlPlaneReady follow it.
+   * Written only when it changes; the version is asked once per answering guest.
+   */
+  private async recordProbe(cluster: Cluster, ready: boolean, spec: GuestSpec): Promise<void> {
+    const ref = cluster.spec.controlPlaneRef;
+    if (ref?.kind !== "KubeadmControlPlane" || !ref.name) return;
+    const ns = cluster.metadata.namespace ?? "";
+    const kcp = this.kcps.get(ns, ref.name);
+    if (!kcp) return;
+    const have = kcp.metadata.annotations ?? {};
+    const want: Record<string, string> = { [GuestAnnotations.apiServerReady]: ready ? "True" : "False" };
+    if (ready && !have[GuestAnnotations.apiServerVersion]) {
+      const v = await this.runtime.version(spec);
+      if (v) want[GuestAnnotations.apiServerVersion] = v;
+    }
+    if (Object.entries(want).every(([k, v]) => have[k] === v)) return;
+    await this.client
+      .patch(KubeadmControlPlaneResource, ref.name, ns, { metadata: { annotations: want } })
+      .catch(ignoreNotFound);
+    this.log.info({ cluster: `${ns}/${cluster.metadata.name}`, ...want }, "guest API server probed");
   }
 
   private machinesOf(ns: string, cluster: string): Machine[] {
