@@ -14,6 +14,7 @@ import {
   type KubeadmControlPlane,
   KubeadmControlPlaneResource,
 } from "../api/controlplane/kubeadmcontrolplane.ts";
+import type { TanzuKubernetesCluster } from "../api/run/tanzukubernetescluster.ts";
 import type { Client } from "../runtime/client.ts";
 import type { Reconciler, Request, Result } from "../runtime/controller.ts";
 import { ignoreAlreadyExists, ignoreNotFound } from "../runtime/errors.ts";
@@ -21,6 +22,7 @@ import { ensureFinalizer, removeFinalizer } from "../runtime/finalizers.ts";
 import type { Logger } from "../runtime/log.ts";
 import { Secrets } from "../runtime/resource.ts";
 import type { Store } from "../runtime/store.ts";
+import { ADDON_FIELD_MANAGER, addonObjects, cniOf, objectPath } from "./addons.ts";
 import { controlPlaneUp, guestNetwork } from "./decide.ts";
 import { assertLoopback, GUEST_API_PORT, type GuestSpec, type LocalGuestRuntime } from "./local.ts";
 import { type ClusterPki, newClusterPki, signLeaf } from "./pki.ts";
@@ -37,12 +39,16 @@ export const GUEST_FINALIZER = "guestcluster.pacific.dev/local-control-plane";
 const RESYNC_MS = 10_000;
 
 export class GuestClusterReconciler implements Reconciler {
+  /** Per guest, the add-ons this process last applied (their JSON): a restarted manager applies them once. */
+  private readonly addonsApplied = new Map<string, string>();
+
   constructor(
     private readonly client: Client,
     private readonly clusters: Store<Cluster>,
     private readonly machines: Store<Machine>,
     private readonly secrets: Store<V1Secret>,
     private readonly kcps: Store<KubeadmControlPlane>,
+    private readonly tkcs: Store<TanzuKubernetesCluster>,
     private readonly runtime: LocalGuestRuntime,
     private readonly log: Logger,
   ) {}
@@ -73,10 +79,57 @@ export class GuestClusterReconciler implements Reconciler {
     if (started.length)
       this.log.info({ cluster: `${ns}/${name}`, started }, "guest control plane processes started");
     const ready = await this.runtime.ready(spec);
-    await this.recordProbe(cluster, ready, spec);
+    const version = await this.recordProbe(cluster, ready, spec);
     if (pending.length || !ready) return { requeueAfter: 500 };
-    await this.ensureKubeconfig(ns, name, owner, pki, `https://${net.vip}:${GUEST_API_PORT}`);
+    const server = `https://${net.vip}:${GUEST_API_PORT}`;
+    await this.ensureKubeconfig(ns, name, owner, pki, server);
+    await this.ensureAddons(cluster, spec, server, version);
     return { requeueAfter: RESYNC_MS };
+  }
+
+  /**
+   * The add-ons (addons.ts) in the guest, by server-side apply with ADDON_FIELD_MANAGER: all of them
+   * when what they should be changed (or this manager has not applied them yet), else only those
+   * missing — so a deleted one comes back within a resync.
+   */
+  private async ensureAddons(
+    cluster: Cluster,
+    spec: GuestSpec,
+    server: string,
+    version: string | undefined,
+  ): Promise<void> {
+    if (!version) return; // the tag of kube-proxy's image; the guest answered, so next time
+    const tkc = this.tkcOf(cluster);
+    const objects = addonObjects({
+      cni: cniOf(tkc?.spec.settings?.network?.cni?.name),
+      defaultStorageClass: tkc?.spec.settings?.storage?.defaultClass,
+      serviceCidr: spec.serviceCidr,
+      podCidr: spec.podCidr,
+      serviceDomain: cluster.spec.clusterNetwork?.serviceDomain ?? "cluster.local",
+      apiServer: server,
+      kubernetesVersion: version,
+    });
+    const key = `${spec.namespace}/${spec.name}`;
+    const hash = JSON.stringify(objects);
+    const all = this.addonsApplied.get(key) !== hash;
+    const reapplied: string[] = [];
+    for (const o of objects) {
+      const path = objectPath(o);
+      if (!all && (await this.runtime.exists(spec, path)) !== false) continue;
+      await this.runtime.apply(spec, path, o, ADDON_FIELD_MANAGER);
+      if (!all) reapplied.push(`${o.kind}/${o.metadata.name}`);
+    }
+    this.addonsApplied.set(key, hash);
+    if (all) this.log.info({ cluster: key, objects: objects.length }, "guest add-ons applied");
+    if (reapplied.length) this.log.info({ cluster: key, reapplied }, "guest add-ons re-applied");
+  }
+
+  /** The TKC a Cluster was made from (its controller owner), if any. */
+  private tkcOf(cluster: Cluster): TanzuKubernetesCluster | undefined {
+    const ref = cluster.metadata.ownerReferences?.find(
+      (r) => r.controller && r.kind === "TanzuKubernetesCluster",
+    );
+    return ref ? this.tkcs.get(cluster.metadata.namespace, ref.name) : undefined;
   }
 
   /**
@@ -84,23 +137,26 @@ export class GuestClusterReconciler implements Reconciler {
    * its status (initialized, ready, Available) and the TKC's GuestControlPlaneReady follow it.
    * Written only when it changes; the version is asked once per answering guest.
    */
-  private async recordProbe(cluster: Cluster, ready: boolean, spec: GuestSpec): Promise<void> {
+  private async recordProbe(cluster: Cluster, ready: boolean, spec: GuestSpec): Promise<string | undefined> {
     const ref = cluster.spec.controlPlaneRef;
-    if (ref?.kind !== "KubeadmControlPlane" || !ref.name) return;
+    if (ref?.kind !== "KubeadmControlPlane" || !ref.name) return undefined;
     const ns = cluster.metadata.namespace ?? "";
     const kcp = this.kcps.get(ns, ref.name);
-    if (!kcp) return;
+    if (!kcp) return undefined;
     const have = kcp.metadata.annotations ?? {};
     const want: Record<string, string> = { [GuestAnnotations.apiServerReady]: ready ? "True" : "False" };
-    if (ready && !have[GuestAnnotations.apiServerVersion]) {
+    const known = have[GuestAnnotations.apiServerVersion];
+    if (ready && !known) {
       const v = await this.runtime.version(spec);
       if (v) want[GuestAnnotations.apiServerVersion] = v;
     }
-    if (Object.entries(want).every(([k, v]) => have[k] === v)) return;
-    await this.client
-      .patch(KubeadmControlPlaneResource, ref.name, ns, { metadata: { annotations: want } })
-      .catch(ignoreNotFound);
-    this.log.info({ cluster: `${ns}/${cluster.metadata.name}`, ...want }, "guest API server probed");
+    if (Object.entries(want).some(([k, v]) => have[k] !== v)) {
+      await this.client
+        .patch(KubeadmControlPlaneResource, ref.name, ns, { metadata: { annotations: want } })
+        .catch(ignoreNotFound);
+      this.log.info({ cluster: `${ns}/${cluster.metadata.name}`, ...want }, "guest API server probed");
+    }
+    return want[GuestAnnotations.apiServerVersion] ?? known;
   }
 
   private machinesOf(ns: string, cluster: string): Machine[] {
