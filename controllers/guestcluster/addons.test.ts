@@ -36,7 +36,7 @@ describe("guest add-ons", () => {
       if (!["ClusterRole", "ClusterRoleBinding", "StorageClass"].includes(o.kind))
         expect(o.metadata.namespace, o.kind).toBe("kube-system");
     const dns = objs.find((o) => o.kind === "Service");
-    expect((dns?.spec as { clusterIP: string }).clusterIP).toBe("10.96.0.10");
+    expect((dns?.spec as { clusterIP?: string } | undefined)?.clusterIP).toBe("10.96.0.10");
     const sc = objs.find((o) => o.kind === "StorageClass");
     expect(sc?.metadata.annotations).toEqual({ "storageclass.kubernetes.io/is-default-class": "true" });
     expect(sc?.provisioner).toBe("csi.vsphere.vmware.com");
