@@ -2,7 +2,8 @@
 // manager — a real process, as `npm run up` runs it — is SIGKILLed and started again. Each guest
 // answers again through its kubeconfig Secret, exactly one process set per guest exists (the
 // restarted manager adopted them: the same pids, found through /proc), and an object created in each
-// guest before the kill is still there. VIP pool 127.0.145.1-20 (loopback).
+// guest before the kill is still there; a guest process that dies afterwards is started again by
+// the restarted manager. VIP pool 127.0.145.1-20 (loopback).
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -205,6 +206,22 @@ describe("guest control planes across a SIGKILLed manager (runtime local)", () =
       expect(c?.reason).toBe("Ready"); // v1.37.2: the release is the version the guest reports
       expect(got.status?.guestControlPlane).toEqual({ runtime: "local", version: "v1.37.2" });
     }
+    // The restarted manager looks after what it adopted: a guest process that dies is started again.
+    const [schedulerPid] =
+      [...processesUnder(dirOf("tkc-a"))].find(([, bin]) => bin === "kube-scheduler") ?? [];
+    expect(schedulerPid).toBeDefined();
+    process.kill(schedulerPid ?? 0, "SIGKILL");
+    await eventually(
+      "tkc-a's kube-scheduler started again by the restarted manager",
+      async () => {
+        const procs = [...processesUnder(dirOf("tkc-a"))];
+        return (
+          procs.length === 4 && procs.some(([pid, bin]) => bin === "kube-scheduler" && pid !== schedulerPid)
+        );
+      },
+      30_000,
+      500,
+    );
     console.info(
       JSON.stringify({ guestRestart: { guests: TKCS.length, processesEach: 4, afterMs: Date.now() - t0 } }),
     );
