@@ -1,9 +1,11 @@
 // The guest-cluster controller's reconciler (runtime `local`): when the first control-plane
 // Machine's VM of a Cluster is powered on, it makes the cluster's PKI (Cluster API's -ca, -etcd,
 // -proxy, -sa Secrets, made once and reused after a restart), starts or adopts the guest control
-// plane's processes, and once the guest's /readyz answers writes the real admin kubeconfig into
-// <cluster>-kubeconfig. Every 10 s it ensures again, which restarts a process that died. Deleting
-// the Cluster stops the processes and removes their files before the finalizer goes.
+// plane's processes, records what the guest's /readyz answers on the KubeadmControlPlane (whose
+// status, and the TKC's, follow it), and once it answers writes the real admin kubeconfig into
+// <cluster>-kubeconfig and applies the add-ons into the guest's kube-system. Every 10 s it ensures
+// again, which restarts a process that died and re-applies a deleted add-on. Deleting the Cluster
+// stops the processes and removes their files before the finalizer goes.
 import type { V1Secret } from "@kubernetes/client-node";
 import { parse } from "yaml";
 import type { Cluster } from "../api/cluster/cluster.ts";
