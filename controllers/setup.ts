@@ -63,10 +63,10 @@ export function setupControllers(mgr: Manager, config: PacificConfig = defaultCo
   // TKCs need the VM Service (their machines are VMs), Cluster API and the TKC APIs.
   if (config.apis.vmOperator && config.apis.clusterAPI && config.apis.tkc) {
     setupClusterController(mgr);
-    setupKubeadmControlPlaneController(mgr);
+    setupKubeadmControlPlaneController(mgr, settings.guestClustersRuntime);
     setupMachineDeploymentController(mgr);
     setupMachineController(mgr);
-    setupTanzuKubernetesClusterController(mgr);
+    setupTanzuKubernetesClusterController(mgr, settings.guestClustersRuntime);
     setupTanzuKubernetesReleaseController(mgr, config.releases);
     // Guest control planes (docs/guest-clusters.md); `none` keeps the placeholder kubeconfig.
     if (settings.guestClustersRuntime === "local") setupGuestClusterController(mgr, localRuntimeFromEnv());

@@ -88,6 +88,17 @@ export const VMTemplateAnnotations = {
 export const NODE_POOL_LABEL = "run.tanzu.vmware.com/node-pool";
 export const TKR_LABEL = "run.tanzu.vmware.com/tkr";
 export const CLUSTER_SECRET_TYPE = "cluster.x-k8s.io/secret";
+/**
+ * What the guest-cluster controller last saw of a guest's API server, written on the Cluster's
+ * KubeadmControlPlane (upstream's KCP controller asks the workload cluster itself; here the
+ * controller that runs the guest probes it and the KCP's status reads these).
+ */
+export const GuestAnnotations = {
+  /** "True" when GET /readyz answered 200 (admin client certificate, only the guest CA trusted), else "False". */
+  apiServerReady: "guestcluster.pacific.dev/api-server-ready",
+  /** The gitVersion the guest API server's /version reports. */
+  apiServerVersion: "guestcluster.pacific.dev/api-server-version",
+} as const;
 
 // ---------- the Registry Service ----------
 /** On a SupervisorNamespace: held until its project in the registry is emptied and collected. */

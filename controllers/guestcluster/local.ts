@@ -10,6 +10,7 @@ import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { join } from "node:path";
+import { serviceIp } from "./decide.ts";
 import { type ClusterPki, signLeaf } from "./pki.ts";
 import { renderKubeconfig } from "./secrets.ts";
 
@@ -56,14 +57,7 @@ export function assertLoopback(ip: string): void {
 }
 
 /** The first address of a CIDR + 1: the `kubernetes` Service's ClusterIP, a SAN of the serving cert. */
-export function firstServiceIp(cidr: string): string {
-  const [base] = cidr.split("/");
-  const o = (base ?? "").split(".").map(Number);
-  if (o.length !== 4 || o.some((n) => !Number.isInteger(n) || n < 0 || n > 255))
-    throw new Error(`not an IPv4 CIDR: ${cidr}`);
-  const n = (o.reduce((acc, octet) => acc * 256 + octet, 0) + 1) >>> 0;
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
-}
+export const firstServiceIp = (cidr: string): string => serviceIp(cidr, 1);
 
 export class LocalGuestRuntime {
   constructor(private readonly opts: LocalRuntimeOptions) {}
@@ -120,28 +114,87 @@ export class LocalGuestRuntime {
 
   /** GET /readyz on the guest API server, as its admin, trusting only the guest's CA. */
   async ready(spec: GuestSpec, timeoutMs = 2000): Promise<boolean> {
-    const dir = this.dirOf(spec.namespace, spec.name);
-    const pki = join(dir, "pki");
-    if (!existsSync(join(pki, "done"))) return false;
+    return (await this.get(spec, "/readyz", timeoutMs))?.status === 200;
+  }
+
+  /** The gitVersion the guest API server's /version reports, or undefined when it does not answer. */
+  async version(spec: GuestSpec, timeoutMs = 2000): Promise<string | undefined> {
+    const r = await this.get(spec, "/version", timeoutMs);
+    if (r?.status !== 200) return undefined;
+    try {
+      const v = (JSON.parse(r.body) as { gitVersion?: unknown }).gitVersion;
+      return typeof v === "string" && v ? v : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Server-side apply of `obj` at `path` with `fieldManager` (force: the add-ons are ours); throws
+   * with the API server's answer when it refuses.
+   */
+  async apply(spec: GuestSpec, path: string, obj: object, fieldManager: string): Promise<void> {
+    const q = `?fieldManager=${encodeURIComponent(fieldManager)}&force=true`;
+    const r = await this.call(spec, "PATCH", `${path}${q}`, 5000, {
+      body: JSON.stringify(obj),
+      contentType: "application/apply-patch+yaml",
+    });
+    if (r?.status !== 200 && r?.status !== 201)
+      throw new Error(`apply ${path}: ${r ? `${r.status} ${r.body.slice(0, 300)}` : "no answer"}`);
+  }
+
+  /** Whether the object at `path` exists in the guest; undefined when the guest does not answer. */
+  async exists(spec: GuestSpec, path: string): Promise<boolean | undefined> {
+    const r = await this.call(spec, "GET", path, 2000);
+    if (r?.status === 200) return true;
+    if (r?.status === 404) return false;
+    return undefined;
+  }
+
+  private get(spec: GuestSpec, path: string, timeoutMs: number) {
+    return this.call(spec, "GET", path, timeoutMs);
+  }
+
+  /** A request to the guest API server as its admin (client certificate), trusting only the guest's CA. */
+  private async call(
+    spec: GuestSpec,
+    method: string,
+    path: string,
+    timeoutMs: number,
+    send?: { body: string; contentType: string },
+  ): Promise<{ status: number; body: string } | undefined> {
+    assertLoopback(spec.vip);
+    const pki = join(this.dirOf(spec.namespace, spec.name), "pki");
+    if (!existsSync(join(pki, "done"))) return undefined;
     return new Promise((resolve) => {
       const req = request(
         {
           host: spec.vip,
           port: GUEST_API_PORT,
-          path: "/readyz",
+          method,
+          path,
           ca: readFileSync(join(pki, "ca.crt")),
           cert: readFileSync(join(pki, "admin.crt")),
           key: readFileSync(join(pki, "admin.key")),
           timeout: timeoutMs,
+          headers: send
+            ? { "Content-Type": send.contentType, "Content-Length": Buffer.byteLength(send.body) }
+            : {},
         },
         (res) => {
-          res.resume();
-          resolve(res.statusCode === 200);
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => {
+            if (chunks.length < 64) chunks.push(c); // answers here are small; bound them anyway
+          });
+          res.on("end", () =>
+            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }),
+          );
+          res.on("error", () => resolve(undefined));
         },
       );
       req.on("timeout", () => req.destroy());
-      req.on("error", () => resolve(false));
-      req.end();
+      req.on("error", () => resolve(undefined));
+      req.end(send?.body);
     });
   }
 

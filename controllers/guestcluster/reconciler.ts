@@ -1,24 +1,32 @@
 // The guest-cluster controller's reconciler (runtime `local`): when the first control-plane
 // Machine's VM of a Cluster is powered on, it makes the cluster's PKI (Cluster API's -ca, -etcd,
 // -proxy, -sa Secrets, made once and reused after a restart), starts or adopts the guest control
-// plane's processes, and once the guest's /readyz answers writes the real admin kubeconfig into
-// <cluster>-kubeconfig. Every 10 s it ensures again, which restarts a process that died. Deleting
-// the Cluster stops the processes and removes their files before the finalizer goes.
+// plane's processes, records what the guest's /readyz answers on the KubeadmControlPlane (whose
+// status, and the TKC's, follow it), and once it answers writes the real admin kubeconfig into
+// <cluster>-kubeconfig and applies the add-ons into the guest's kube-system. Every 10 s it ensures
+// again, which restarts a process that died and re-applies a deleted add-on. Deleting the Cluster
+// stops the processes and removes their files before the finalizer goes.
 import type { V1Secret } from "@kubernetes/client-node";
 import { parse } from "yaml";
 import type { Cluster } from "../api/cluster/cluster.ts";
 import { ClusterResource } from "../api/cluster/cluster.ts";
 import type { Machine } from "../api/cluster/machine.ts";
-import { CapiLabels } from "../api/contracts.ts";
+import { CapiLabels, GuestAnnotations } from "../api/contracts.ts";
+import {
+  type KubeadmControlPlane,
+  KubeadmControlPlaneResource,
+} from "../api/controlplane/kubeadmcontrolplane.ts";
+import type { TanzuKubernetesCluster } from "../api/run/tanzukubernetescluster.ts";
 import type { Client } from "../runtime/client.ts";
 import type { Reconciler, Request, Result } from "../runtime/controller.ts";
-import { ignoreAlreadyExists } from "../runtime/errors.ts";
+import { ignoreAlreadyExists, ignoreNotFound } from "../runtime/errors.ts";
 import { ensureFinalizer, removeFinalizer } from "../runtime/finalizers.ts";
 import type { Logger } from "../runtime/log.ts";
 import { Secrets } from "../runtime/resource.ts";
 import type { Store } from "../runtime/store.ts";
+import { ADDON_FIELD_MANAGER, addonObjects, cniOf, objectPath } from "./addons.ts";
 import { controlPlaneUp, guestNetwork } from "./decide.ts";
-import { assertLoopback, GUEST_API_PORT, type LocalGuestRuntime } from "./local.ts";
+import { assertLoopback, GUEST_API_PORT, type GuestSpec, type LocalGuestRuntime } from "./local.ts";
 import { type ClusterPki, newClusterPki, signLeaf } from "./pki.ts";
 import {
   kubeconfigSecret,
@@ -33,11 +41,16 @@ export const GUEST_FINALIZER = "guestcluster.pacific.dev/local-control-plane";
 const RESYNC_MS = 10_000;
 
 export class GuestClusterReconciler implements Reconciler {
+  /** Per guest, the add-ons this process last applied (their JSON): a restarted manager applies them once. */
+  private readonly addonsApplied = new Map<string, string>();
+
   constructor(
     private readonly client: Client,
     private readonly clusters: Store<Cluster>,
     private readonly machines: Store<Machine>,
     private readonly secrets: Store<V1Secret>,
+    private readonly kcps: Store<KubeadmControlPlane>,
+    private readonly tkcs: Store<TanzuKubernetesCluster>,
     private readonly runtime: LocalGuestRuntime,
     private readonly log: Logger,
   ) {}
@@ -67,9 +80,85 @@ export class GuestClusterReconciler implements Reconciler {
     const { started, pending } = await this.runtime.ensure(spec);
     if (started.length)
       this.log.info({ cluster: `${ns}/${name}`, started }, "guest control plane processes started");
-    if (pending.length || !(await this.runtime.ready(spec))) return { requeueAfter: 500 };
-    await this.ensureKubeconfig(ns, name, owner, pki, `https://${net.vip}:${GUEST_API_PORT}`);
+    const ready = await this.runtime.ready(spec);
+    const version = await this.recordProbe(cluster, ready, spec);
+    if (pending.length || !ready) return { requeueAfter: 500 };
+    const server = `https://${net.vip}:${GUEST_API_PORT}`;
+    await this.ensureKubeconfig(ns, name, owner, pki, server);
+    await this.ensureAddons(cluster, spec, server, version);
     return { requeueAfter: RESYNC_MS };
+  }
+
+  /**
+   * The add-ons (addons.ts) in the guest, by server-side apply with ADDON_FIELD_MANAGER: all of them
+   * when what they should be changed (or this manager has not applied them yet), else only those
+   * missing — so a deleted one comes back within a resync.
+   */
+  private async ensureAddons(
+    cluster: Cluster,
+    spec: GuestSpec,
+    server: string,
+    version: string | undefined,
+  ): Promise<void> {
+    if (!version) return; // the tag of kube-proxy's image; the guest answered, so next time
+    const tkc = this.tkcOf(cluster);
+    const objects = addonObjects({
+      cni: cniOf(tkc?.spec.settings?.network?.cni?.name),
+      defaultStorageClass: tkc?.spec.settings?.storage?.defaultClass,
+      serviceCidr: spec.serviceCidr,
+      podCidr: spec.podCidr,
+      serviceDomain: cluster.spec.clusterNetwork?.serviceDomain ?? "cluster.local",
+      apiServer: server,
+      kubernetesVersion: version,
+    });
+    const key = `${spec.namespace}/${spec.name}`;
+    const hash = JSON.stringify(objects);
+    const all = this.addonsApplied.get(key) !== hash;
+    const reapplied: string[] = [];
+    for (const o of objects) {
+      const path = objectPath(o);
+      if (!all && (await this.runtime.exists(spec, path)) !== false) continue;
+      await this.runtime.apply(spec, path, o, ADDON_FIELD_MANAGER);
+      if (!all) reapplied.push(`${o.kind}/${o.metadata.name}`);
+    }
+    this.addonsApplied.set(key, hash);
+    if (all) this.log.info({ cluster: key, objects: objects.length }, "guest add-ons applied");
+    if (reapplied.length) this.log.info({ cluster: key, reapplied }, "guest add-ons re-applied");
+  }
+
+  /** The TKC a Cluster was made from (its controller owner), if any. */
+  private tkcOf(cluster: Cluster): TanzuKubernetesCluster | undefined {
+    const ref = cluster.metadata.ownerReferences?.find(
+      (r) => r.controller && r.kind === "TanzuKubernetesCluster",
+    );
+    return ref ? this.tkcs.get(cluster.metadata.namespace, ref.name) : undefined;
+  }
+
+  /**
+   * What the guest API server answered, on the Cluster's KubeadmControlPlane (GuestAnnotations):
+   * its status (initialized, ready, Available) and the TKC's GuestControlPlaneReady follow it.
+   * Written only when it changes; the version is asked once per answering guest.
+   */
+  private async recordProbe(cluster: Cluster, ready: boolean, spec: GuestSpec): Promise<string | undefined> {
+    const ref = cluster.spec.controlPlaneRef;
+    if (ref?.kind !== "KubeadmControlPlane" || !ref.name) return undefined;
+    const ns = cluster.metadata.namespace ?? "";
+    const kcp = this.kcps.get(ns, ref.name);
+    if (!kcp) return undefined;
+    const have = kcp.metadata.annotations ?? {};
+    const want: Record<string, string> = { [GuestAnnotations.apiServerReady]: ready ? "True" : "False" };
+    const known = have[GuestAnnotations.apiServerVersion];
+    if (ready && !known) {
+      const v = await this.runtime.version(spec);
+      if (v) want[GuestAnnotations.apiServerVersion] = v;
+    }
+    if (Object.entries(want).some(([k, v]) => have[k] !== v)) {
+      await this.client
+        .patch(KubeadmControlPlaneResource, ref.name, ns, { metadata: { annotations: want } })
+        .catch(ignoreNotFound);
+      this.log.info({ cluster: `${ns}/${cluster.metadata.name}`, ...want }, "guest API server probed");
+    }
+    return want[GuestAnnotations.apiServerVersion] ?? known;
   }
 
   private machinesOf(ns: string, cluster: string): Machine[] {

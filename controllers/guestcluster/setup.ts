@@ -5,6 +5,8 @@
 import { ClusterResource } from "../api/cluster/cluster.ts";
 import { MachineResource } from "../api/cluster/machine.ts";
 import { CapiLabels } from "../api/contracts.ts";
+import { KubeadmControlPlaneResource } from "../api/controlplane/kubeadmcontrolplane.ts";
+import { TanzuKubernetesClusterResource } from "../api/run/tanzukubernetescluster.ts";
 import { anyChange } from "../runtime/controller.ts";
 import type { Manager } from "../runtime/manager.ts";
 import { Secrets } from "../runtime/resource.ts";
@@ -35,6 +37,8 @@ export function setupGuestClusterController(mgr: Manager, runtime: LocalGuestRun
   const clusters = mgr.informer(ClusterResource);
   const machines = mgr.informer(MachineResource);
   const secrets = mgr.informer(Secrets, { labelSelector: CapiLabels.clusterName });
+  const kcps = mgr.informer(KubeadmControlPlaneResource);
+  const tkcs = mgr.informer(TanzuKubernetesClusterResource);
   mgr
     .controller("guestcluster")
     .for(ClusterResource, { predicate: anyChange })
@@ -45,6 +49,8 @@ export function setupGuestClusterController(mgr: Manager, runtime: LocalGuestRun
         clusters.store,
         machines.store,
         secrets.store,
+        kcps.store,
+        tkcs.store,
         runtime,
         mgr.log.child({ controller: "guestcluster" }),
       ),

@@ -62,8 +62,10 @@ export interface MachineOwnerKind<T extends MachineOwner> {
   /** The condition that mirrors Ready (MachinesReady, Available). */
   readyAlias: string;
   template(o: T): MachineTemplate;
-  /** The status fields only this kind has. */
-  kindStatus(t: MachineTemplate, counts: MachineCounts): Record<string, unknown>;
+  /** The status fields only this kind has (`o`: the owner as read, its previous status included). */
+  kindStatus(t: MachineTemplate, counts: MachineCounts, o: T): Record<string, unknown>;
+  /** The conditions only this kind has (the KubeadmControlPlane's Available). */
+  kindConditions?(o: T, counts: MachineCounts): NewV1Beta1Condition[];
 }
 
 export function hashOf(t: MachineTemplate): string {
@@ -177,10 +179,11 @@ export function ownerStatus<T extends MachineOwner>(
     updatedReplicas: counts.updated.length,
     readyReplicas: counts.ready.length,
     unavailableReplicas: Math.max(0, t.replicas - counts.ready.length),
-    ...kind.kindStatus(t, counts),
+    ...kind.kindStatus(t, counts, o),
     conditions: setV1Beta1Conditions(o.status?.conditions as V1Beta1Condition[] | undefined, [
       ready,
       { ...ready, type: kind.readyAlias },
+      ...(kind.kindConditions?.(o, counts) ?? []),
     ]),
   };
 }

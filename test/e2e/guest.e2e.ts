@@ -1,7 +1,10 @@
 // Guest clusters, runtime `local`: the documentation's TKC (1 control plane + 1 worker, to stay
 // light) gets a real control plane — etcd, kube-apiserver, controller-manager and scheduler as
 // processes on its loopback VIP — Cluster API's PKI Secrets, and a kubeconfig that kubectl uses
-// with TLS verified (no insecure flag). Deleting the TKC leaves no process, listening port or file.
+// with TLS verified (no insecure flag). The KCP, Cluster and TKC status follow what the guest's
+// API server answers (down when it is killed, up when it is restarted); kube-system holds the
+// add-ons (CoreDNS, kube-proxy, the CNI, the default StorageClass), and a deleted one comes back.
+// Deleting the TKC leaves no process, listening port or file.
 // The manager runs as the chart's ServiceAccount, so a missing Secrets permission shows as a 403.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -11,6 +14,10 @@ import { join } from "node:path";
 import type { V1Secret } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Cluster, ClusterResource } from "../../controllers/api/cluster/cluster.ts";
+import {
+  type KubeadmControlPlane,
+  KubeadmControlPlaneResource,
+} from "../../controllers/api/controlplane/kubeadmcontrolplane.ts";
 import {
   type TanzuKubernetesCluster,
   TanzuKubernetesClusterResource,
@@ -88,6 +95,13 @@ const listening = (host: string, port: number) =>
     });
     s.on("error", () => resolve(false));
   });
+
+const cond = (o: { status?: { conditions?: unknown } }, type: string) =>
+  (
+    o.status?.conditions as
+      | Array<{ type: string; status: string; reason?: string; message?: string }>
+      | undefined
+  )?.find((c) => c.type === type);
 
 function rssMiB(pids: number[]): number {
   let kb = 0;
@@ -184,6 +198,111 @@ describe("a TKC's guest control plane (runtime local)", () => {
         guest: { readyMs, rssMiB: rssMiB(pids), processes: pids.length, version: version.gitVersion },
       }),
     );
+
+    // Status follows what the guest answers: the KCP initialized, ready and Available, the Cluster's
+    // ControlPlaneInitialized, the TKC's GuestControlPlaneReady naming the version the guest reports.
+    await eventually(
+      "KCP, Cluster and TKC following the guest",
+      async () => {
+        const kcp = await client.get<KubeadmControlPlane>(
+          KubeadmControlPlaneResource,
+          "tkc-1-control-plane",
+          ns,
+        );
+        const c = await client.get<Cluster>(ClusterResource, "tkc-1", ns);
+        const t = await client.get<TanzuKubernetesCluster>(TanzuKubernetesClusterResource, "tkc-1", ns);
+        return (
+          kcp.status?.initialized === true &&
+          kcp.status?.ready === true &&
+          cond(kcp, "Available")?.status === "True" &&
+          cond(c, "ControlPlaneInitialized")?.status === "True" &&
+          cond(t, "GuestControlPlaneReady")?.status === "True"
+        );
+      },
+      30_000,
+    );
+    const tkc = await client.get<TanzuKubernetesCluster>(TanzuKubernetesClusterResource, "tkc-1", ns);
+    expect(tkc.status?.guestControlPlane).toEqual({ runtime: "local", version: version.gitVersion });
+    expect(cond(tkc, "GuestControlPlaneReady")).toMatchObject({ reason: "VersionDiffers" });
+    expect(cond(tkc, "GuestControlPlaneReady")?.message).toBe(
+      `the guest API server reports ${version.gitVersion}, not the release's v1.23.8+vmware.3: Pacific runs the Kubernetes it builds`,
+    );
+
+    // The add-ons, in the guest's kube-system by server-side apply with Pacific's field manager.
+    const guest = (args: string[]) =>
+      execFileSync(kubectlBin, ["--kubeconfig", kubeconfigFile, ...args], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+    const addons = [
+      "serviceaccount/coredns",
+      "configmap/coredns",
+      "deployment/coredns",
+      "service/kube-dns",
+      "configmap/kube-proxy",
+      "daemonset/kube-proxy",
+      "daemonset/antrea-agent",
+    ];
+    const addonsThere = () => {
+      try {
+        guest(["-n", "kube-system", "get", ...addons, "-o", "name"]);
+        guest([
+          "get",
+          "clusterrole/system:coredns",
+          "clusterrolebinding/system:coredns",
+          `storageclass/${STORAGE}`,
+        ]);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await eventually("the guest's add-ons", async () => addonsThere(), 30_000, 500);
+    const dns = JSON.parse(guest(["-n", "kube-system", "get", "service", "kube-dns", "-o", "json"]));
+    expect(dns.spec.clusterIP).toBe("10.96.0.10");
+    const coredns = JSON.parse(
+      guest(["-n", "kube-system", "get", "deployment", "coredns", "-o", "json", "--show-managed-fields"]),
+    );
+    expect(coredns.metadata.managedFields.map((f: { manager: string }) => f.manager)).toContain(
+      "pacific-guest-addons",
+    );
+    const sc = JSON.parse(guest(["get", "storageclass", STORAGE, "-o", "json"]));
+    expect(sc.metadata.annotations["storageclass.kubernetes.io/is-default-class"]).toBe("true");
+    // Deleted, they come back (within a resync of the guest-cluster controller).
+    guest(["-n", "kube-system", "delete", "deployment", "coredns", "--wait=false"]);
+    guest(["delete", "storageclass", STORAGE, "--wait=false"]);
+    await eventually("deleted add-ons re-applied", async () => addonsThere(), 40_000, 1000);
+
+    // The guest's API server killed: the status says so, and follows it back when it is restarted.
+    const apiserverPid = Number(readFileSync(join(guestDir, "kube-apiserver.pid"), "utf8"));
+    process.kill(apiserverPid, "SIGKILL");
+    const waitGuest = (want: "True" | "False") =>
+      eventually(
+        `GuestControlPlaneReady ${want}`,
+        async () => {
+          const t = await client.get<TanzuKubernetesCluster>(TanzuKubernetesClusterResource, "tkc-1", ns);
+          return cond(t, "GuestControlPlaneReady")?.status === want ? t : undefined;
+        },
+        30_000,
+        200,
+      );
+    // The controller restarts it at its next resync and probes at once: it sees it down (not ready
+    // yet), then up. The KCP records each probe, so the TKC ends True either way.
+    const t1 = Date.now();
+    const sawDown = await waitGuest("False").then(
+      () => true,
+      () => false,
+    );
+    await waitGuest("True");
+    console.info(JSON.stringify({ apiserverKilled: { sawDown, backMs: Date.now() - t1 } }));
+    expect(sawDown).toBe(true);
+    const kcpAfter = await client.get<KubeadmControlPlane>(
+      KubeadmControlPlaneResource,
+      "tkc-1-control-plane",
+      ns,
+    );
+    expect(kcpAfter.status?.initialized).toBe(true);
+    expect(Number(readFileSync(join(guestDir, "kube-apiserver.pid"), "utf8"))).not.toBe(apiserverPid);
 
     await client.delete(TanzuKubernetesClusterResource, "tkc-1", ns);
     await eventually(

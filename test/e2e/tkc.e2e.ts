@@ -177,7 +177,17 @@ describe("a TanzuKubernetesCluster from the documentation", () => {
     });
     const secret = await client.get<V1Secret>(Secrets, "tkc-1-kubeconfig", ns);
     expect(secret.type).toBe("cluster.x-k8s.io/secret");
-    expect(Buffer.from(secret.data!.value!, "base64").toString()).toContain(`server: https://${vip}:6443`);
+    const kubeconfig = Buffer.from(secret.data!.value!, "base64").toString();
+    expect(kubeconfig).toContain(`server: https://${vip}:6443`);
+    // Runtime none: nothing answers there, and the kubeconfig and the TKC say nothing false.
+    expect(kubeconfig).not.toContain("insecure-skip-tls-verify");
+    expect(kubeconfig).not.toContain("token");
+    expect(tkc.status?.guestControlPlane).toEqual({ runtime: "none" });
+    expect(cond(tkc, "GuestControlPlaneReady")).toMatchObject({
+      status: "False",
+      severity: "Info",
+      reason: "NoGuestControlPlane",
+    });
     expect(tkc.status?.totalWorkerReplicas).toBe(3);
     expect(Object.values(tkc.status?.nodeStatus ?? {})).toEqual(Array(6).fill("ready"));
     expect(cond(tkc, "UpdatesAvailable")?.message).toContain(V124);

@@ -308,6 +308,19 @@ export interface TanzuKubernetesClusterStatus {
     [k: string]: ("pending" | "created" | "poweredon" | "ready" | "deleting" | "error") | undefined;
   };
   /**
+   * Pacific, not upstream: what serves this cluster's control plane (docs/guest-clusters.md).
+   */
+  guestControlPlane?: {
+    /**
+     * The guest-cluster runtime: local (processes on the manager's machine), pods, or none (nothing answers at the endpoint).
+     */
+    runtime?: "local" | "pods" | "none";
+    /**
+     * The version the guest API server reports (/version), when one answers; it is the Kubernetes Pacific builds, which may differ from the release's.
+     */
+    version?: string;
+  };
+  /**
    * Cluster API style conditions; Ready summarises the others.
    */
   conditions?: {

@@ -57,7 +57,8 @@ export function setupClusterController(mgr: Manager): void {
   const kcpRead = changedIn((o) => {
     const s = (o as KubeadmControlPlane).status;
     const { ready, initialized, version, replicas, updatedReplicas, readyReplicas } = s ?? {};
-    return [readyOf(o), ready, initialized, version, replicas, updatedReplicas, readyReplicas];
+    const available = s?.conditions?.find((x) => x.type === "Available");
+    return [readyOf(o), available, ready, initialized, version, replicas, updatedReplicas, readyReplicas];
   });
   const delayMs = ROLLUP_DELAY_MS;
   mgr

@@ -24,10 +24,16 @@ const cond = (type: string, ok: boolean, waitingReason: string, message?: string
 const readyOf = (o: { status?: { conditions?: unknown } } | undefined) =>
   findCondition(o?.status?.conditions as Condition[] | undefined, "Ready") as V1Beta1Condition | undefined;
 
-/** ControlPlaneReady: True with the control plane, else its Ready mirrored (util/conditions.SetMirror). */
+/**
+ * ControlPlaneReady: True with the control plane, else why not mirrored (util/conditions.SetMirror):
+ * its Available when False (a guest API server that does not answer), else its Ready.
+ */
 function controlPlaneReady(kcp: KubeadmControlPlane | undefined): NewV1Beta1Condition {
   if (kcp?.status?.ready) return { type: "ControlPlaneReady", status: "True" };
-  const r = readyOf(kcp);
+  const available = findCondition(kcp?.status?.conditions as Condition[] | undefined, "Available") as
+    | V1Beta1Condition
+    | undefined;
+  const r = available?.status === "False" ? available : readyOf(kcp);
   if (r?.status === "False")
     return {
       type: "ControlPlaneReady",

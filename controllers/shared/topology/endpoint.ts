@@ -45,17 +45,23 @@ export function desiredService(cluster: Cluster): VirtualMachineService {
 /** The VIP the load balancer gave the control-plane service, if any yet. */
 export const vipOf = (s: VirtualMachineService | undefined) => s?.status?.loadBalancer?.ingress?.[0]?.ip;
 
-/** The admin kubeconfig Cluster API writes (key `value`); the credentials are placeholders of the simulation. */
+/**
+ * The kubeconfig Secret Cluster API writes (key `value`), before anything serves the endpoint: the
+ * server and the user's name, and nothing false — no credentials (there are none yet) and no
+ * insecure-skip-tls-verify. A guest-cluster runtime that starts a control plane replaces it with the
+ * cluster CA and an admin certificate (docs/guest-clusters.md); with runtime none it stays so.
+ */
 export function desiredKubeconfig(cluster: Cluster, vip: string): V1Secret {
   const name = nameOf(cluster);
   const kubeconfig = [
+    "# No API server answers here yet, and this user has no credentials: Pacific's guest-cluster",
+    "# runtime writes the cluster CA and an admin certificate when a guest control plane runs.",
     "apiVersion: v1",
     "kind: Config",
     "clusters:",
     `- name: ${name}`,
     "  cluster:",
     `    server: https://${vip}:${API_SERVER_PORT}`,
-    "    insecure-skip-tls-verify: true",
     "contexts:",
     `- name: ${name}-admin@${name}`,
     "  context:",
@@ -64,8 +70,7 @@ export function desiredKubeconfig(cluster: Cluster, vip: string): V1Secret {
     `current-context: ${name}-admin@${name}`,
     "users:",
     `- name: ${name}-admin`,
-    "  user:",
-    `    token: simulated-${cluster.metadata.uid}`,
+    "  user: {}",
     "",
   ].join("\n");
   return {

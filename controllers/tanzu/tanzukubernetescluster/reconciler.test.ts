@@ -178,9 +178,17 @@ describe("TKCReconciler", () => {
       "NodePoolsReady",
       "NodesHealthy",
       "UpdatesAvailable",
+      "GuestControlPlaneReady",
       "Ready",
     ]);
     expect(s?.conditions?.find((x) => x.type === "Ready")?.status).toBe("False");
+    // Runtime none (the default): nothing answers, and the TKC says so.
+    expect(s?.guestControlPlane).toEqual({ runtime: "none" });
+    expect(s?.conditions?.find((x) => x.type === "GuestControlPlaneReady")).toMatchObject({
+      status: "False",
+      severity: "Info",
+      reason: "NoGuestControlPlane",
+    });
 
     // What the topology step makes shows in the TKC's status: the VIP, a pool's readiness.
     await c.create(VirtualMachineServiceResource, {

@@ -30,10 +30,12 @@ import { hasFinalizer, isControlledBy } from "../../runtime/owner.ts";
 import { PatchHelper } from "../../runtime/patchhelper.ts";
 import { keyFor, type ResourceType } from "../../runtime/resource.ts";
 import type { Store } from "../../runtime/store.ts";
+import type { GuestRuntimeKind } from "../../shared/guestruntime.ts";
 import { vipOf } from "../../shared/topology/endpoint.ts";
 import { desiredCluster, nameOf, names, releaseOf } from "./desired.ts";
 import {
   markControlPlaneReady,
+  markGuestControlPlaneReady,
   markNodePoolsReady,
   markNodesHealthy,
   markReleaseCompatible,
@@ -87,6 +89,8 @@ export class TKCReconciler implements Reconciler {
     private readonly client: Client,
     private readonly c: TKCCaches,
     private readonly events: EventSink,
+    /** What serves the guests' control planes: GuestControlPlaneReady follows it. */
+    private readonly runtime: GuestRuntimeKind = "none",
   ) {}
 
   async reconcile(req: Request, log: Logger): Promise<Result | undefined> {
@@ -161,14 +165,21 @@ export class TKCReconciler implements Reconciler {
     }));
 
     const machines = this.machinesOf(tkc);
-    h.obj.status = tkcStatus(tkc, kcp, release, vip, machines, (m) =>
-      this.c.vms.get(m.metadata.namespace, nameOf(m)),
+    h.obj.status = tkcStatus(
+      tkc,
+      kcp,
+      release,
+      vip,
+      machines,
+      (m) => this.c.vms.get(m.metadata.namespace, nameOf(m)),
+      this.runtime,
     );
     markReleaseCompatible(h.obj, release);
     markControlPlaneReady(h.obj, kcp);
     markNodePoolsReady(h.obj, pools);
     markNodesHealthy(h.obj, machines);
     markUpdatesAvailable(h.obj, kcp, this.c.releases.list());
+    markGuestControlPlaneReady(h.obj, this.runtime, kcp, release);
     markReadySummary(h.obj, READY_PARTS);
     this.warnQuota(h.obj);
     await h.patch();

@@ -4,7 +4,7 @@
 import { type Cluster, ClusterResource } from "../../api/cluster/cluster.ts";
 import { type Machine, MachineResource } from "../../api/cluster/machine.ts";
 import { MachineDeploymentResource } from "../../api/cluster/machinedeployment.ts";
-import { CapiLabels } from "../../api/contracts.ts";
+import { CapiLabels, GuestAnnotations } from "../../api/contracts.ts";
 import {
   type KubeadmControlPlane,
   KubeadmControlPlaneResource,
@@ -21,6 +21,7 @@ import { changedIn, type Request } from "../../runtime/controller.ts";
 import type { Manager } from "../../runtime/manager.ts";
 import { keyFor, Namespaces } from "../../runtime/resource.ts";
 import { clusterOf, readyOf } from "../../shared/capi.ts";
+import type { GuestRuntimeKind } from "../../shared/guestruntime.ts";
 import { ROLLUP_DELAY_MS } from "../../shared/rollup.ts";
 import { vipOf } from "../../shared/topology/endpoint.ts";
 import { nameOf } from "./desired.ts";
@@ -34,12 +35,21 @@ import { vmStateOf } from "./status.ts";
 const clusterRead = changedIn((o) =>
   (o as Cluster).status?.conditions?.find((c) => c.type === "TopologyReconciled"),
 );
-const kcpRead = changedIn((o) => [readyOf(o), (o as KubeadmControlPlane).status?.version]);
+const kcpRead = changedIn((o) => [
+  readyOf(o),
+  (o as KubeadmControlPlane).status?.version,
+  (o as KubeadmControlPlane).status?.initialized,
+  o.metadata?.annotations?.[GuestAnnotations.apiServerReady],
+  o.metadata?.annotations?.[GuestAnnotations.apiServerVersion],
+]);
 const machineRead = changedIn((o) => (o as Machine).status?.phase);
 const vmRead = changedIn((o) => vmStateOf(o as VirtualMachine));
 const vipRead = changedIn((o) => vipOf(o as VirtualMachineService));
 
-export function setupTanzuKubernetesClusterController(mgr: Manager): void {
+export function setupTanzuKubernetesClusterController(
+  mgr: Manager,
+  runtime: GuestRuntimeKind = "none",
+): void {
   const machines = mgr.informer(MachineResource);
   machines.addIndex(CLUSTER_INDEX, (m) => {
     const cluster = m.metadata.labels?.[CapiLabels.clusterName];
@@ -80,6 +90,6 @@ export function setupTanzuKubernetesClusterController(mgr: Manager): void {
     .watches(Namespaces, (o) => tkcsIn(o.metadata?.name))
     .watches(TanzuKubernetesReleaseResource, () => c.tkcs.list().map(toRequest))
     .withOptions({ maxConcurrentReconciles: 16 })
-    .complete(new TKCReconciler(mgr.client, c, mgr.events));
+    .complete(new TKCReconciler(mgr.client, c, mgr.events, runtime));
   registerPhaseGauge(mgr.metrics, c.tkcs);
 }

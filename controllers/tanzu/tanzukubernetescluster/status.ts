@@ -5,6 +5,7 @@
 // as upstream's TKC has them (runtime/capiconditions.ts: severity with False, no observedGeneration).
 import type { Machine } from "../../api/cluster/machine.ts";
 import type { MachineDeployment } from "../../api/cluster/machinedeployment.ts";
+import { GuestAnnotations } from "../../api/contracts.ts";
 import type { KubeadmControlPlane } from "../../api/controlplane/kubeadmcontrolplane.ts";
 import type {
   TanzuKubernetesCluster,
@@ -14,6 +15,7 @@ import type { TanzuKubernetesRelease } from "../../api/run/tanzukubernetesreleas
 import type { VirtualMachine } from "../../api/vmoperator/virtualmachine.ts";
 import { markFalse, markTrue, type V1Beta1Condition } from "../../runtime/capiconditions.ts";
 import { type Condition, findCondition } from "../../runtime/conditions.ts";
+import type { GuestRuntimeKind } from "../../shared/guestruntime.ts";
 import { nameOf, upgradesFrom } from "./desired.ts";
 import { releaseNotFound } from "./validate.ts";
 
@@ -52,6 +54,65 @@ export function markControlPlaneReady(obj: TanzuKubernetesCluster, kcp: KubeadmC
 }
 
 /** `pools`: each node pool with its MachineDeployment (if made yet). */
+/** The version a guest API server reported, from the guest-cluster controller's annotation on the KCP. */
+export const guestVersionOf = (kcp: KubeadmControlPlane | undefined) =>
+  kcp?.metadata.annotations?.[GuestAnnotations.apiServerVersion] || undefined;
+
+/** The Kubernetes part of a release version: v1.23.8+vmware.3 → v1.23.8. */
+const upstreamOf = (v: string) => v.split("+")[0] ?? v;
+
+/**
+ * GuestControlPlaneReady (Pacific's): whether an API server answers at the cluster's endpoint.
+ * With runtime none nothing does, and the condition says so; with `local` it follows the guest's
+ * /readyz (the KCP's annotation), and says honestly which version the guest reports when it is not
+ * the release's (Pacific runs the Kubernetes it builds).
+ */
+export function markGuestControlPlaneReady(
+  obj: TanzuKubernetesCluster,
+  runtime: GuestRuntimeKind,
+  kcp: KubeadmControlPlane | undefined,
+  release: TanzuKubernetesRelease,
+) {
+  const type = "GuestControlPlaneReady";
+  if (runtime !== "local") {
+    markFalse(
+      obj,
+      type,
+      "NoGuestControlPlane",
+      "Info",
+      runtime === "pods"
+        ? "the pods guest runtime is not built yet: no API server answers at the control-plane endpoint"
+        : "guest-cluster runtime none: no API server answers at the control-plane endpoint, and the kubeconfig Secret holds no credentials",
+    );
+    return;
+  }
+  const answering = kcp?.metadata.annotations?.[GuestAnnotations.apiServerReady] === "True";
+  if (!answering) {
+    const was = !!kcp?.status?.initialized;
+    markFalse(
+      obj,
+      type,
+      "GuestControlPlaneNotRunning",
+      was ? "Warning" : "Info",
+      was
+        ? "the guest API server does not answer /readyz (its processes are restarted)"
+        : "waiting for the guest API server to answer /readyz",
+    );
+    return;
+  }
+  const reported = guestVersionOf(kcp);
+  const wanted = release.spec.kubernetes.version;
+  const differs = reported && upstreamOf(reported) !== upstreamOf(wanted);
+  markTrue(
+    obj,
+    type,
+    differs ? "VersionDiffers" : "Ready",
+    differs
+      ? `the guest API server reports ${reported}, not the release's ${wanted}: Pacific runs the Kubernetes it builds`
+      : undefined,
+  );
+}
+
 export function markNodePoolsReady(
   obj: TanzuKubernetesCluster,
   pools: Array<{ pool: Pool; md: MachineDeployment | undefined }>,
@@ -132,6 +193,7 @@ export function tkcStatus(
   vip: string | undefined,
   machines: Machine[],
   vmOf: (m: Machine) => VirtualMachine | undefined,
+  runtime: GuestRuntimeKind = "none",
 ): TanzuKubernetesClusterStatus {
   const pools = tkc.spec.topology.nodePools ?? [];
   const nodeStatus: Record<string, NodeState> = {};
@@ -156,5 +218,14 @@ export function tkcStatus(
     totalWorkerReplicas: workers,
     nodeStatus,
     vmStatus,
+    guestControlPlane: guestControlPlaneOf(runtime, kcp),
   };
+}
+
+function guestControlPlaneOf(
+  runtime: GuestRuntimeKind,
+  kcp: KubeadmControlPlane | undefined,
+): TanzuKubernetesClusterStatus["guestControlPlane"] {
+  const version = runtime === "local" ? guestVersionOf(kcp) : undefined;
+  return version ? { runtime, version } : { runtime };
 }

@@ -1,0 +1,4 @@
+// What serves a guest cluster's control plane (the chart value guestClusters.runtime,
+// docs/guest-clusters.md): the KubeadmControlPlane, Cluster and TKC controllers read it to know
+// whether there is a guest API server whose answers their status follows.
+export type GuestRuntimeKind = "local" | "pods" | "none";

@@ -1,0 +1,73 @@
+// GuestControlPlaneReady: what it says for each runtime, and the version the guest reports.
+import { describe, expect, it } from "vitest";
+import { GuestAnnotations } from "../../api/contracts.ts";
+import type { KubeadmControlPlane } from "../../api/controlplane/kubeadmcontrolplane.ts";
+import type { TanzuKubernetesCluster } from "../../api/run/tanzukubernetescluster.ts";
+import type { TanzuKubernetesRelease } from "../../api/run/tanzukubernetesrelease.ts";
+import { markGuestControlPlaneReady } from "./status.ts";
+
+const tkc = (): TanzuKubernetesCluster =>
+  ({ metadata: { name: "tkc-1", namespace: "dev" }, spec: { topology: {} } }) as TanzuKubernetesCluster;
+const release = {
+  metadata: { name: "v1.23.8---vmware.3-tkg.1" },
+  spec: { version: "v1.23.8+vmware.3-tkg.1", kubernetes: { version: "v1.23.8+vmware.3" } },
+} as unknown as TanzuKubernetesRelease;
+const kcp = (annotations: Record<string, string>, initialized = false) =>
+  ({
+    metadata: { name: "tkc-1-control-plane", namespace: "dev", annotations },
+    spec: {},
+    status: { initialized },
+  }) as unknown as KubeadmControlPlane;
+const cond = (t: TanzuKubernetesCluster) =>
+  t.status?.conditions?.find((c) => c.type === "GuestControlPlaneReady");
+
+describe("GuestControlPlaneReady", () => {
+  it("runtime none: False, NoGuestControlPlane, Info", () => {
+    const t = tkc();
+    markGuestControlPlaneReady(t, "none", undefined, release);
+    expect(cond(t)).toMatchObject({ status: "False", severity: "Info", reason: "NoGuestControlPlane" });
+    expect(cond(t)?.message).toContain("runtime none");
+  });
+
+  it("runtime local: waiting, then True naming the version the guest reports, then not running", () => {
+    const t = tkc();
+    markGuestControlPlaneReady(t, "local", undefined, release);
+    expect(cond(t)).toMatchObject({
+      status: "False",
+      severity: "Info",
+      reason: "GuestControlPlaneNotRunning",
+    });
+    markGuestControlPlaneReady(
+      t,
+      "local",
+      kcp({ [GuestAnnotations.apiServerReady]: "True", [GuestAnnotations.apiServerVersion]: "v1.37.2" }),
+      release,
+    );
+    expect(cond(t)).toMatchObject({ status: "True", reason: "VersionDiffers" });
+    expect(cond(t)?.message).toBe(
+      "the guest API server reports v1.37.2, not the release's v1.23.8+vmware.3: Pacific runs the Kubernetes it builds",
+    );
+    markGuestControlPlaneReady(
+      t,
+      "local",
+      kcp({ [GuestAnnotations.apiServerReady]: "False" }, true),
+      release,
+    );
+    expect(cond(t)).toMatchObject({
+      status: "False",
+      severity: "Warning",
+      reason: "GuestControlPlaneNotRunning",
+    });
+  });
+
+  it("the same Kubernetes version: True, Ready, no message", () => {
+    const t = tkc();
+    const same = kcp({
+      [GuestAnnotations.apiServerReady]: "True",
+      [GuestAnnotations.apiServerVersion]: "v1.23.8",
+    });
+    markGuestControlPlaneReady(t, "local", same, release);
+    expect(cond(t)).toMatchObject({ status: "True", reason: "Ready" });
+    expect(cond(t)?.message).toBeUndefined();
+  });
+});
