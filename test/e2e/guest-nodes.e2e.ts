@@ -7,7 +7,16 @@
 // the TKC leaves no process, port or directory. Everything is read through kubectl with the
 // <tkc>-kubeconfig Secret, TLS verified. VIPs: 127.0.144.1-20 only.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -152,7 +161,47 @@ spec:
           resources: { requests: { cpu: 100m, memory: 64Mi } }
 `;
 
+/**
+ * The VIP pool is a machine-wide resource (loopback addresses, not a cluster slot): two runs of this
+ * suite from different worktrees would bind the same VIP:6443. A lock directory serialises them,
+ * and nothing may listen on the pool's API port before we start.
+ */
+const VIP_LOCK = join(tmpdir(), "pacific-e2e-vips-127.0.144.lock");
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+async function lockVipPool(timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      mkdirSync(VIP_LOCK);
+      writeFileSync(join(VIP_LOCK, "pid"), String(process.pid));
+      break;
+    } catch {
+      const pid = Number(existsSync(join(VIP_LOCK, "pid")) ? readFileSync(join(VIP_LOCK, "pid"), "utf8") : 0);
+      const young = Date.now() - (statSync(VIP_LOCK, { throwIfNoEntry: false })?.mtimeMs ?? 0) < 10_000;
+      if (!young && (!pid || !alive(pid))) rmSync(VIP_LOCK, { recursive: true, force: true });
+      else await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+  if (Number(readFileSync(join(VIP_LOCK, "pid"), "utf8")) !== process.pid)
+    throw new Error(`another run holds ${VIP_LOCK}`);
+  const vips = Array.from({ length: 20 }, (_, i) => `127.0.144.${i + 1}`);
+  await eventually(
+    "no guest of another run listening on 127.0.144.1-20:6443",
+    async () => !(await Promise.all(vips.map((v) => listening(v, 6443)))).some(Boolean),
+    Math.max(1000, deadline - Date.now()),
+    2000,
+  );
+}
+
 beforeAll(async () => {
+  await lockVipPool(1_200_000);
   installChart("--set", "guestClusters.runtime=local");
   process.env.PACIFIC_GUEST_STATE_DIR = stateDir;
   process.env.PACIFIC_KUBERNETES_BIN = printDir("kubernetes");
@@ -160,7 +209,7 @@ beforeAll(async () => {
   mgr = await startPacific({ vipPool: "127.0.144.1-127.0.144.20", guestClustersRuntime: "local" });
   await createHosts(client, hosts, `gnodes-${suffix}`);
   await createBoundNamespace(client, ns, ["best-effort-small"]);
-});
+}, 1_500_000);
 
 afterAll(async () => {
   await client.delete(TanzuKubernetesClusterResource, TKC, ns).catch(() => undefined);
@@ -180,6 +229,11 @@ afterAll(async () => {
   for (const p of pidsUnder(stateDir)) process.kill(p, "SIGKILL");
   rmSync(stateDir, { recursive: true, force: true });
   installChart();
+  if (
+    existsSync(join(VIP_LOCK, "pid")) &&
+    Number(readFileSync(join(VIP_LOCK, "pid"), "utf8")) === process.pid
+  )
+    rmSync(VIP_LOCK, { recursive: true, force: true });
 }, 240_000);
 
 describe("a TKC's guest Nodes are its Machines (runtime local)", () => {
@@ -283,7 +337,13 @@ describe("a TKC's guest Nodes are its Machines (runtime local)", () => {
     const newWorkers = five.map((n) => n.metadata?.name ?? "").filter((n) => !firstWorkers.has(n));
     expect(newWorkers.length).toBe(2);
     kubectl(["rollout", "restart", "deployment/web", "-n", "default"]);
-    kubectl(["rollout", "status", "deployment/web", "-n", "default", "--timeout=120s"]);
+    try {
+      kubectl(["rollout", "status", "deployment/web", "-n", "default", "--timeout=120s"]);
+    } catch (e) {
+      console.info(kubectl(["get", "pods,nodes,rs,deploy", "-A", "-o", "wide"]));
+      console.info(kubectl(["get", "pods", "-n", "default", "-o", "yaml"]));
+      throw e;
+    }
 
     // Power off one of the new workers' VMs: its Node goes NotReady/Unknown in the guest.
     const victim = newWorkers[0] ?? "";
