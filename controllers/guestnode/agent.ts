@@ -11,8 +11,8 @@ import { Nodes, Pods } from "../runtime/resource.ts";
 import type { SimulationSettings } from "../settings.ts";
 import { LeaseHeartbeat } from "../shared/kubelet/heartbeat.ts";
 import { PodRunner } from "../shared/kubelet/runner.ts";
+import { startDelay } from "../shared/kubelet/startdelay.ts";
 import { hostNode } from "../shared/kubelet/sync.ts";
-import { startDelay } from "../spherelet/reconciler.ts";
 
 const BY_NODE = "nodeName";
 

@@ -3,13 +3,12 @@
 // (shared/kubelet/runner.ts) admits or rejects (OutOfcpu/OutOfmemory/OutOfpods), starts, marks
 // Ready again after an outage and finishes graceful deletions. A failed host (heartbeats off) does
 // nothing at all, as a dead kubelet would.
-import type { V1Pod } from "@kubernetes/client-node";
-import { SimulationAnnotations } from "../api/contracts.ts";
 import type { Client } from "../runtime/client.ts";
 import type { Reconciler, Request, Result } from "../runtime/controller.ts";
 import type { Logger } from "../runtime/log.ts";
-import { delayWithJitter, durationOr, type SimulationSettings } from "../settings.ts";
+import type { SimulationSettings } from "../settings.ts";
 import { PodRunner } from "../shared/kubelet/runner.ts";
+import { startDelay } from "../shared/kubelet/startdelay.ts";
 import { hostNode } from "../shared/kubelet/sync.ts";
 import { heartbeatsOn, type Inventory, NODE_INDEX } from "../shared/placement/inventory.ts";
 import { hostAdmission } from "./hostadmission.ts";
@@ -35,12 +34,4 @@ export class SpherletReconciler implements Reconciler {
     const after = await this.runner.sync(hn, pods, hostAdmission(host, node), log);
     return after === undefined ? undefined : { requeueAfter: after };
   }
-}
-
-/** A pod's start delay: the settings', or its own annotations', with its stable jitter. */
-export function startDelay(pod: V1Pod, settings: SimulationSettings): number {
-  const a = pod.metadata?.annotations ?? {};
-  const delay = durationOr(a[SimulationAnnotations.podStartDelay], settings.podStartDelayMs);
-  const jitter = durationOr(a[SimulationAnnotations.podStartJitter], settings.podStartJitterMs);
-  return delayWithJitter(delay, jitter, pod.metadata?.uid ?? "");
 }
