@@ -19,6 +19,7 @@ import { Heartbeat } from "./esxihost/heartbeat.ts";
 import { registerHostMetrics } from "./esxihost/metrics.ts";
 import { setupESXiHostController } from "./esxihost/setup.ts";
 import { localRuntimeFromEnv, setupGuestClusterController } from "./guestcluster/setup.ts";
+import { setupGuestNodeController } from "./guestnode/setup.ts";
 import { setupHostFailureController } from "./hostfailure/setup.ts";
 import { setupRegistry } from "./registry/setup.ts";
 import type { Manager } from "./runtime/manager.ts";
@@ -69,7 +70,11 @@ export function setupControllers(mgr: Manager, config: PacificConfig = defaultCo
     setupTanzuKubernetesClusterController(mgr, settings.guestClustersRuntime);
     setupTanzuKubernetesReleaseController(mgr, config.releases);
     // Guest control planes (docs/guest-clusters.md); `none` keeps the placeholder kubeconfig.
-    if (settings.guestClustersRuntime === "local") setupGuestClusterController(mgr, localRuntimeFromEnv());
+    if (settings.guestClustersRuntime === "local") {
+      setupGuestClusterController(mgr, localRuntimeFromEnv());
+      // The guests' Nodes are the Cluster's Machines (docs/guest-nodes.md).
+      setupGuestNodeController(mgr, inv, settings);
+    }
   }
   return inv;
 }

@@ -1,107 +1,22 @@
 // The Spherelet's heartbeat: every host with heartbeats on renews its node Lease each interval
-// (10 s; duration 40 s), each at its own phase so 1,000 hosts make a steady 100 writes/s rather
-// than bursts. A missing Lease is created (owned by its Node, as the kubelet does). Leader-only.
+// (10 s; duration 40 s), each at its own phase (shared/kubelet/heartbeat.ts). Leader-only.
 import type { V1Node } from "@kubernetes/client-node";
-import PQueue from "p-queue";
 import type { Client } from "../runtime/client.ts";
-import { microTime } from "../runtime/conditions.ts";
-import { isAlreadyExists, isNotFound } from "../runtime/errors.ts";
 import type { Logger } from "../runtime/log.ts";
-import type { Runnable } from "../runtime/manager.ts";
-import { Leases } from "../runtime/resource.ts";
-import { type SimulationSettings, stableFraction } from "../settings.ts";
+import type { SimulationSettings } from "../settings.ts";
+import { LeaseHeartbeat } from "../shared/kubelet/heartbeat.ts";
 import { heartbeatsOn, type Inventory } from "../shared/placement/inventory.ts";
-import { desiredLease, LEASE_NAMESPACE } from "./node.ts";
 
-export class Heartbeat implements Runnable {
-  /** When each host's Lease was last renewed by this process. */
-  readonly lastRenew = new Map<string, Date>();
-  private readonly nextDue = new Map<string, number>();
-  private readonly inFlight = new Set<string>();
-  /** Hosts whose Lease this process has created or renewed: renewed by PATCH, others created first. */
-  private readonly leaseKnown = new Set<string>();
-  private readonly pool = new PQueue({ concurrency: 32 });
-  private timer: NodeJS.Timeout | undefined;
-
-  constructor(
-    private readonly client: Client,
-    private readonly inv: Inventory,
-    private readonly settings: SimulationSettings,
-    private readonly log: Logger,
-  ) {}
-
-  start(): void {
-    this.timer ??= setInterval(() => this.tick(), 100);
+export class Heartbeat extends LeaseHeartbeat {
+  constructor(client: Client, inv: Inventory, settings: SimulationSettings, log: Logger) {
+    super(client, () => liveHostNodes(inv), settings, log);
   }
+}
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.pool.onIdle();
-  }
-
-  /** Renews now (a host whose heartbeats just came back, say). */
-  renewSoon(host: string): void {
-    this.nextDue.set(host, 0);
-  }
-
-  private tick(): void {
-    const now = Date.now();
-    const interval = this.settings.heartbeatIntervalMs;
-    const live = new Set<string>();
-    for (const host of this.inv.hosts.store.list()) {
-      const name = host.metadata.name ?? "";
-      if (!heartbeatsOn(host) || host.metadata.deletionTimestamp) continue;
-      const node = this.inv.nodes.store.get(name);
-      if (!node?.metadata?.uid) continue;
-      live.add(name);
-      let due = this.nextDue.get(name);
-      if (due === undefined) {
-        due = now + Math.floor(stableFraction(name) * interval);
-        this.nextDue.set(name, due);
-      }
-      if (now < due || this.inFlight.has(name)) continue;
-      // Keep the phase: the next beat is one interval after this one was due, unless far behind.
-      this.nextDue.set(name, due + interval > now ? due + interval : now + interval);
-      this.inFlight.add(name);
-      void this.pool.add(() => this.renew(node).finally(() => this.inFlight.delete(name)));
-    }
-    for (const name of this.nextDue.keys()) {
-      if (!live.has(name)) {
-        this.nextDue.delete(name);
-        this.lastRenew.delete(name);
-        this.leaseKnown.delete(name);
-      }
-    }
-  }
-
-  private async renew(node: V1Node): Promise<void> {
-    const name = node.metadata?.name ?? "";
-    const now = new Date();
-    const log = { kind: "Lease", namespace: LEASE_NAMESPACE, name };
-    try {
-      if (!this.leaseKnown.has(name)) {
-        try {
-          await this.client.create(Leases, desiredLease(node, this.settings.leaseDurationSeconds, now));
-          this.leaseKnown.add(name);
-          this.lastRenew.set(name, now);
-          return;
-        } catch (e) {
-          if (!isAlreadyExists(e)) throw e;
-        }
-      }
-      await this.client.patch(Leases, name, LEASE_NAMESPACE, {
-        spec: {
-          holderIdentity: name,
-          leaseDurationSeconds: this.settings.leaseDurationSeconds,
-          renewTime: microTime(now),
-        },
-      });
-      this.leaseKnown.add(name);
-      this.lastRenew.set(name, now);
-    } catch (e) {
-      if (isNotFound(e)) this.leaseKnown.delete(name); // deleted behind our back: created again next beat
-      this.log.warn({ ...log, err: String(e) }, "heartbeat failed");
-    }
+function* liveHostNodes(inv: Inventory): Iterable<V1Node> {
+  for (const host of inv.hosts.store.list()) {
+    if (!heartbeatsOn(host) || host.metadata.deletionTimestamp) continue;
+    const node = inv.nodes.store.get(host.metadata.name ?? "");
+    if (node) yield node;
   }
 }

@@ -1,16 +1,19 @@
 // The Node (virtual-kubelet style) and Lease an ESXi host should have. Pure functions.
-import type { V1Lease, V1Node, V1NodeCondition, V1Taint } from "@kubernetes/client-node";
+import type { V1Node, V1NodeCondition, V1Taint } from "@kubernetes/client-node";
 import { ESXI_HOST_LABEL, HOST_INDEX_ANNOTATION, VSPHERE_CLUSTER_LABEL } from "../api/contracts.ts";
 import { type ESXiHost, ESXiHostResource } from "../api/vsphere/esxihost.ts";
-import { microTime, rfc3339 } from "../runtime/conditions.ts";
+import { rfc3339 } from "../runtime/conditions.ts";
 import { controllerRef } from "../runtime/owner.ts";
 import { deepEqual } from "../runtime/patch.ts";
 import { apiVersionOf } from "../runtime/resource.ts";
 import { uuidFrom } from "../shared/ids.ts";
+
+export { desiredLease, LEASE_NAMESPACE } from "../shared/kubelet/lease.ts";
+
+import { readyConditions } from "../shared/kubelet/nodeconditions.ts";
 import { hostCapacity, PROVIDER_TAINT } from "../shared/placement/inventory.ts";
 import { formatBytes, formatCpu, type Resources } from "../shared/quantity.ts";
 
-export const LEASE_NAMESPACE = "kube-node-lease";
 export const SPHERELET_VERSION = "v1.37.2-spherelet";
 export const ESXI_VERSION = "8.0.3";
 const MAX_HOSTS = 64_000;
@@ -37,23 +40,6 @@ export function defaultManagementIP(index: number): string {
   const perBlock = 253;
   const block = Math.floor(index / perBlock);
   return `172.${16 + Math.floor(block / 256)}.${block % 256}.${(index % perBlock) + 2}`;
-}
-
-function readyConditions(now: string): V1NodeCondition[] {
-  const c = (type: string, status: string, reason: string, message: string): V1NodeCondition => ({
-    type,
-    status,
-    reason,
-    message,
-    lastHeartbeatTime: now as unknown as Date,
-    lastTransitionTime: now as unknown as Date,
-  });
-  return [
-    c("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
-    c("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-    c("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
-    c("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
-  ];
 }
 
 export interface DesiredNode {
@@ -205,19 +191,4 @@ export function nodeStatusStale(
     ? new Date(ready.lastHeartbeatTime as unknown as string).getTime()
     : 0;
   return now.getTime() - last >= maxIntervalMs;
-}
-
-/** The node Lease the Spherelet renews (owned by the Node, as the kubelet does). */
-export function desiredLease(node: V1Node, leaseDurationSeconds: number, now: Date): V1Lease {
-  const name = node.metadata?.name ?? "";
-  return {
-    apiVersion: "coordination.k8s.io/v1",
-    kind: "Lease",
-    metadata: {
-      name,
-      namespace: LEASE_NAMESPACE,
-      ownerReferences: [{ apiVersion: "v1", kind: "Node", name, uid: node.metadata?.uid ?? "" }],
-    },
-    spec: { holderIdentity: name, leaseDurationSeconds, renewTime: microTime(now) as unknown as Date },
-  };
 }

@@ -208,6 +208,20 @@ export class KubeClient implements Client {
     });
   }
 
+  /** POST to an object's subresource (a pod's eviction, say). */
+  createSubresource<T = unknown>(
+    rt: ResourceType,
+    name: string,
+    namespace: string | undefined,
+    subresource: string,
+    body: NewObject,
+  ): Promise<T> {
+    return this.request<T>("POST", objectPath(rt, name, namespace, subresource), {
+      body,
+      query: { fieldManager: FIELD_MANAGER },
+    });
+  }
+
   /** PUT: optimistic concurrency through metadata.resourceVersion. */
   replace<T extends KubeObject>(rt: ResourceType<T>, obj: T, subresource?: string): Promise<T> {
     const m = obj.metadata ?? {};

@@ -6,7 +6,7 @@ import type { KubeObject } from "./client.ts";
 import { apiStatus, isConflict } from "./errors.ts";
 import type { InformerOptions } from "./informer.ts";
 import type { Logger } from "./log.ts";
-import type { Metrics, ReconcileResult } from "./metrics.ts";
+import type { ControllerMetrics, ReconcileResult } from "./metrics.ts";
 import { deepEqual } from "./patch.ts";
 import { keyOf, type ResourceType, splitKey } from "./resource.ts";
 import { WorkQueue } from "./workqueue.ts";
@@ -82,7 +82,7 @@ export interface WatchSource {
 
 /** What a controller needs from its manager: shared informers, metrics and a logger. */
 export interface ControllerHost {
-  readonly metrics: Metrics;
+  readonly metrics: ControllerMetrics;
   readonly log: Logger;
   watch(source: WatchSource, enqueue: (req: Request) => void): void;
 }
@@ -151,7 +151,7 @@ export class Controller {
 
   private async process(key: string): Promise<void> {
     const metrics = this.host.metrics;
-    metrics.activeWorkers.inc({ controller: this.name });
+    metrics.activeWorker(this.name, 1);
     const started = performance.now();
     const req = splitKey(key);
     const log = this.log.child(
@@ -172,10 +172,9 @@ export class Controller {
       }
     } catch (e) {
       result = "error";
-      metrics.reconcileErrors.inc({ controller: this.name });
+      metrics.reconcileError(this.name, e instanceof TerminalError);
       const s = apiStatus(e);
       if (e instanceof TerminalError) {
-        metrics.terminalReconcileErrors.inc({ controller: this.name });
         this.queue.forget(key);
         log.error({ err: s.message }, "reconcile failed for good (terminal error)");
       } else {
@@ -192,7 +191,7 @@ export class Controller {
       }
     } finally {
       metrics.observeReconcile(this.name, result, (performance.now() - started) / 1000);
-      metrics.activeWorkers.dec({ controller: this.name });
+      metrics.activeWorker(this.name, -1);
       this.queue.done(key);
     }
   }

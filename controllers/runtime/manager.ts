@@ -6,6 +6,7 @@ import http from "node:http";
 import https from "node:https";
 import os from "node:os";
 import type { KubeConfig } from "@kubernetes/client-node";
+import { InformerCache } from "./cache.ts";
 import { KubeClient, type KubeObject } from "./client.ts";
 import {
   type Controller,
@@ -15,7 +16,7 @@ import {
   type WatchSource,
 } from "./controller.ts";
 import { EventRecorder } from "./events.ts";
-import { Informer, type InformerOptions } from "./informer.ts";
+import type { Informer, InformerOptions } from "./informer.ts";
 import { LeaderElector } from "./leaderelection.ts";
 import { type Logger, newLogger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
@@ -69,7 +70,7 @@ export class Manager implements ControllerHost {
   readonly log: Logger;
   readonly events: EventRecorder;
   readonly identity: string;
-  private readonly informers = new Map<string, Informer<KubeObject>>();
+  private readonly cache: InformerCache;
   private readonly controllers: Controller[] = [];
   private readonly runnables: Runnable[] = [];
   private readonly readyChecks = new Map<string, () => string | undefined>();
@@ -89,7 +90,11 @@ export class Manager implements ControllerHost {
       qps: opts.qps,
       burst: opts.burst,
       userAgent: `pacific/${opts.name ?? "manager"}`,
-      onRequest: (code, method, host) => this.metrics.restClientRequests.inc({ code, method, host }),
+      onRequest: (code, method, host) => this.metrics.restRequest(code, method, host),
+    });
+    this.cache = new InformerCache(this.client, this.log, {
+      resyncMs: opts.resyncMs,
+      watchdogMs: opts.watchdogMs,
     });
     this.events = new EventRecorder(
       this.client,
@@ -105,25 +110,7 @@ export class Manager implements ControllerHost {
 
   /** The shared informer for a resource and selector set (one list+watch however many use it). */
   informer<T extends KubeObject>(resource: ResourceType<T>, o: InformerOptions = {}): Informer<T> {
-    const key = [
-      resource.group,
-      resource.version,
-      resource.plural,
-      o.namespace,
-      o.labelSelector,
-      o.fieldSelector,
-    ].join("|");
-    let inf = this.informers.get(key);
-    if (!inf) {
-      inf = new Informer<KubeObject>(resource, this.client, this.log, {
-        resyncMs: this.opts.resyncMs,
-        watchdogMs: this.opts.watchdogMs,
-        ...o,
-      });
-      this.informers.set(key, inf);
-      if (this.started) inf.start();
-    }
-    return inf as unknown as Informer<T>;
+    return this.cache.informer(resource, o);
   }
 
   controller(name: string): ControllerBuilder {
@@ -153,20 +140,7 @@ export class Manager implements ControllerHost {
 
   /** ControllerHost: route a source's events to a controller's queue. */
   watch(s: WatchSource, enqueue: (req: Request) => void): void {
-    const inf = this.informer(s.resource, s.informer);
-    const send = (o: KubeObject) => {
-      for (const r of s.map(o)) enqueue(r);
-    };
-    inf.addHandler({
-      add: send,
-      update: (o, n) => {
-        if (o === n || s.predicate(o, n)) {
-          send(n);
-          if (o !== n) send(o); // a child that changed owner tells the old owner too
-        }
-      },
-      delete: send,
-    });
+    this.cache.watch(s, enqueue);
   }
 
   /** Serves `prefix` (e.g. "/ui/") with `handler`; a request for the prefix without its slash redirects. */
@@ -182,10 +156,8 @@ export class Manager implements ControllerHost {
 
   /** Why the manager is not ready, or undefined. */
   notReadyReason(): string | undefined {
-    for (const inf of this.informers.values()) {
-      if (inf.authError) return `${inf.resource.plural}: ${inf.lastError?.message}`;
-      if (!inf.hasSynced) return `informer for ${inf.resource.plural} has not synced`;
-    }
+    const cacheWhy = this.cache.notReadyReason();
+    if (cacheWhy) return cacheWhy;
     for (const [name, check] of this.readyChecks) {
       const why = check();
       if (why) return `${name}: ${why}`;
@@ -194,7 +166,7 @@ export class Manager implements ControllerHost {
   }
 
   async waitForCacheSync(): Promise<void> {
-    await Promise.all([...this.informers.values()].map((i) => i.waitForSync()));
+    await this.cache.waitForSync();
   }
 
   /** The address /metrics, /healthz and /readyz are served on (after start). */
@@ -207,7 +179,7 @@ export class Manager implements ControllerHost {
     if (this.started) return;
     this.started = true;
     await this.serve();
-    for (const inf of this.informers.values()) inf.start();
+    this.cache.start();
     if (!this.opts.leaderElection) {
       this.leading = true;
       // Controllers start once the caches have synced; start() itself does not wait for that
@@ -252,7 +224,7 @@ export class Manager implements ControllerHost {
       await Promise.all(this.runnables.map((r) => r.stop()));
       await this.elector?.stop();
       this.leading = false;
-      for (const inf of this.informers.values()) inf.stop();
+      this.cache.stop();
       // Close every connection at once: a long-lived response (the UI's event stream) would otherwise
       // hold close() open for good.
       const closed = new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));

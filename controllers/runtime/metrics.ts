@@ -1,6 +1,9 @@
 // Prometheus metrics with controller-runtime's names and labels, so its dashboards and alerts work
 // unchanged (sigs.k8s.io/controller-runtime/pkg/internal/controller/metrics, pkg/metrics/workqueue.go,
 // client-go's rest_client_requests_total, leader_election_master_status), plus process metrics.
+// Controllers that run against another cluster (runtime/cluster.ts) report into the same series
+// with a `cluster` label (absent for the manager's own cluster), and their series go when the
+// cluster does (removeCluster).
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { QueueMetrics, WorkQueue } from "./workqueue.ts";
 
@@ -14,17 +17,31 @@ const queueBuckets = Array.from({ length: 12 }, (_, i) => 1e-8 * 10 ** i);
 export const RECONCILE_RESULTS = ["success", "error", "requeue", "requeue_after"] as const;
 export type ReconcileResult = (typeof RECONCILE_RESULTS)[number];
 
-const CONTROLLER = ["controller"] as const;
-const QUEUE = ["name", "controller"] as const;
+const CONTROLLER = ["cluster", "controller"] as const;
+const QUEUE = ["cluster", "name", "controller"] as const;
 
-export class Metrics {
+/** The extra labels of a scope: `{}` for the manager's own cluster, `{ cluster }` for another. */
+export type ScopeLabels = { cluster?: string };
+
+/** What a controller reports (controller.ts); Metrics for the manager's cluster, forCluster for others. */
+export interface ControllerMetrics {
+  registerController(controller: string, maxConcurrent: number, queue: WorkQueue): void;
+  queueMetrics(controller: string): QueueMetrics;
+  observeReconcile(controller: string, result: ReconcileResult, seconds: number): void;
+  reconcileError(controller: string, terminal: boolean): void;
+  activeWorker(controller: string, delta: 1 | -1): void;
+  restRequest(code: string, method: string, host: string): void;
+}
+
+export class Metrics implements ControllerMetrics {
   readonly registry = new Registry();
-  private readonly queues = new Map<string, WorkQueue>();
+  /** Queues by their labels' JSON ({cluster?, name, controller}). */
+  private readonly queues = new Map<string, { labels: Record<string, string>; queue: WorkQueue }>();
 
   readonly reconcileTotal = this.counter(
     "controller_runtime_reconcile_total",
     "Total number of reconciliations per controller",
-    ["controller", "result"],
+    ["cluster", "controller", "result"],
   );
   readonly reconcileErrors = this.counter(
     "controller_runtime_reconcile_errors_total",
@@ -89,7 +106,7 @@ export class Metrics {
   readonly restClientRequests = this.counter(
     "rest_client_requests_total",
     "Number of HTTP requests, partitioned by status code, method, and host",
-    ["code", "method", "host"],
+    ["cluster", "code", "method", "host"],
   );
   readonly leaderElectionMasterStatus = this.gauge(
     "leader_election_master_status",
@@ -102,22 +119,28 @@ export class Metrics {
   }
 
   /** Pre-initialises a controller's series with 0, as controller-runtime does. */
-  registerController(controller: string, maxConcurrent: number, queue: WorkQueue): void {
-    for (const result of RECONCILE_RESULTS) this.reconcileTotal.inc({ controller, result }, 0);
-    this.reconcileErrors.inc({ controller }, 0);
-    this.terminalReconcileErrors.inc({ controller }, 0);
-    this.maxConcurrentReconciles.set({ controller }, maxConcurrent);
-    this.activeWorkers.set({ controller }, 0);
-    const labels = { name: controller, controller };
+  registerController(
+    controller: string,
+    maxConcurrent: number,
+    queue: WorkQueue,
+    scope: ScopeLabels = {},
+  ): void {
+    const c = { ...scope, controller };
+    for (const result of RECONCILE_RESULTS) this.reconcileTotal.inc({ ...c, result }, 0);
+    this.reconcileErrors.inc(c, 0);
+    this.terminalReconcileErrors.inc(c, 0);
+    this.maxConcurrentReconciles.set(c, maxConcurrent);
+    this.activeWorkers.set(c, 0);
+    const labels = { ...scope, name: controller, controller };
     this.workqueueDepth.set(labels, 0);
     this.workqueueAdds.inc(labels, 0);
     this.workqueueRetries.inc(labels, 0);
-    this.queues.set(controller, queue);
+    this.queues.set(JSON.stringify(labels), { labels, queue });
   }
 
   /** The workqueue_* observer for one controller's queue. */
-  queueMetrics(controller: string): QueueMetrics {
-    const labels = { name: controller, controller };
+  queueMetrics(controller: string, scope: ScopeLabels = {}): QueueMetrics {
+    const labels = { ...scope, name: controller, controller };
     return {
       add: () => this.workqueueAdds.inc(labels),
       retry: () => this.workqueueRetries.inc(labels),
@@ -127,16 +150,67 @@ export class Metrics {
     };
   }
 
-  observeReconcile(controller: string, result: ReconcileResult, seconds: number): void {
-    this.reconcileTotal.inc({ controller, result });
-    this.reconcileTime.observe({ controller }, seconds);
+  observeReconcile(
+    controller: string,
+    result: ReconcileResult,
+    seconds: number,
+    scope: ScopeLabels = {},
+  ): void {
+    this.reconcileTotal.inc({ ...scope, controller, result });
+    this.reconcileTime.observe({ ...scope, controller }, seconds);
+  }
+
+  reconcileError(controller: string, terminal: boolean, scope: ScopeLabels = {}): void {
+    this.reconcileErrors.inc({ ...scope, controller });
+    if (terminal) this.terminalReconcileErrors.inc({ ...scope, controller });
+  }
+
+  activeWorker(controller: string, delta: 1 | -1, scope: ScopeLabels = {}): void {
+    this.activeWorkers.inc({ ...scope, controller }, delta);
+  }
+
+  restRequest(code: string, method: string, host: string, scope: ScopeLabels = {}): void {
+    this.restClientRequests.inc({ ...scope, code, method, host });
+  }
+
+  /** The same metrics, every series labelled cluster=`cluster`. */
+  forCluster(cluster: string): ControllerMetrics {
+    const scope = { cluster };
+    return {
+      registerController: (c, max, q) => this.registerController(c, max, q, scope),
+      queueMetrics: (c) => this.queueMetrics(c, scope),
+      observeReconcile: (c, r, s) => this.observeReconcile(c, r, s, scope),
+      reconcileError: (c, t) => this.reconcileError(c, t, scope),
+      activeWorker: (c, d) => this.activeWorker(c, d, scope),
+      restRequest: (code, method, host) => this.restRequest(code, method, host, scope),
+    };
+  }
+
+  /** Removes every series labelled cluster=`cluster` (the cluster has gone: no stale series stay). */
+  async removeCluster(cluster: string): Promise<void> {
+    for (const [k, q] of this.queues) if (q.labels.cluster === cluster) this.queues.delete(k);
+    for (const m of this.registry.getMetricsAsArray()) {
+      const metric = m as unknown as {
+        get(): Promise<{ values: Array<{ labels: Record<string, string | number> }> }>;
+        remove(labels: Record<string, string | number>): void;
+      };
+      const seen = new Set<string>();
+      for (const v of (await metric.get()).values) {
+        if (v.labels.cluster !== cluster) continue;
+        const { le: _le, quantile: _q, ...labels } = v.labels;
+        const key = JSON.stringify(labels);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        metric.remove(labels);
+      }
+    }
   }
 
   private collectUnfinished(): void {
-    for (const [controller, q] of this.queues) {
-      const { totalSeconds, longestSeconds } = q.unfinishedWork();
-      this.workqueueUnfinishedWork.set({ name: controller, controller }, totalSeconds);
-      this.workqueueLongestRunning.set({ name: controller, controller }, longestSeconds);
+    for (const { labels, queue } of this.queues.values()) {
+      const { totalSeconds, longestSeconds } = queue.unfinishedWork();
+      this.workqueueUnfinishedWork.set(labels, totalSeconds);
+      this.workqueueLongestRunning.set(labels, longestSeconds);
     }
   }
 

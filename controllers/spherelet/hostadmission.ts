@@ -5,17 +5,10 @@
 import type { V1Node } from "@kubernetes/client-node";
 import type { HOST_REJECTION_REASONS } from "../api/contracts.ts";
 import type { ESXiHost } from "../api/vsphere/esxihost.ts";
+import type { NodeAdmission } from "../shared/kubelet/admission.ts";
 
-export type HostAdmission =
-  | { admits: true }
-  /** reject: the pod fails with this reason (as kubelet admission does); hold: it stays Pending. */
-  | {
-      admits: false;
-      action: "reject" | "hold";
-      /** One of HOST_REJECTION_REASONS when rejected (the VSpherePod controller places it again). */
-      reason: (typeof HOST_REJECTION_REASONS)[number] | "HostNotResponding";
-      message: string;
-    };
+/** One of HOST_REJECTION_REASONS when rejected (the VSpherePod controller places it again). */
+export type HostAdmission = NodeAdmission<(typeof HOST_REJECTION_REASONS)[number] | "HostNotResponding">;
 
 export function hostAdmission(host: ESXiHost, node: V1Node): HostAdmission {
   const name = host.metadata.name;

@@ -10,7 +10,7 @@ import { hostStatus } from "../../controllers/esxihost/status.ts";
 import type { KubeClient } from "../../controllers/runtime/client.ts";
 import { microTime } from "../../controllers/runtime/conditions.ts";
 import { Leases, Namespaces, Nodes, Pods } from "../../controllers/runtime/resource.ts";
-import { runningStatus, terminatedStatus } from "../../controllers/spherelet/pod.ts";
+import { runningStatus, terminatedStatus } from "../../controllers/shared/kubelet/pod.ts";
 import { pool, round } from "./common.ts";
 import { apiserverWritesBy, writesPer } from "./simulators.ts";
 

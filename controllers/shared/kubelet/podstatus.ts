@@ -5,10 +5,10 @@
 // A written status is kept until the cache shows it (milliseconds; at most WRITTEN_TTL_MS) so that
 // a quick re-run of the host's loop sees it: no deep copy, the pod as cached with that status.
 import type { V1Pod, V1PodStatus } from "@kubernetes/client-node";
-import type { Client } from "../runtime/client.ts";
-import { isConflict, isNotFound } from "../runtime/errors.ts";
-import type { Informer } from "../runtime/informer.ts";
-import { Pods } from "../runtime/resource.ts";
+import type { Client } from "../../runtime/client.ts";
+import { isConflict, isNotFound } from "../../runtime/errors.ts";
+import type { Informer } from "../../runtime/informer.ts";
+import { Pods } from "../../runtime/resource.ts";
 
 const WRITTEN_TTL_MS = 5_000;
 

@@ -3,8 +3,8 @@
 // vsphere.pacific.dev/pod-run-time, default 0: done as soon as it started), and the pod ends
 // Succeeded, so kube-controller-manager's Job controller completes the Job. Pure functions.
 import type { V1Pod, V1PodStatus } from "@kubernetes/client-node";
-import { SimulationAnnotations } from "../api/contracts.ts";
-import { durationOr } from "../settings.ts";
+import { SimulationAnnotations } from "../../api/contracts.ts";
+import { durationOr } from "../../settings.ts";
 import { terminatedStatus } from "./pod.ts";
 
 /** A pod whose containers are not restarted once they exit 0: it ends Succeeded. */

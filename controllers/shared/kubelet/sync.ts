@@ -2,16 +2,9 @@
 // Spherelet does next (admit or reject, start, mark Ready again, finish a deletion) and when to look
 // again. The reconciler carries the actions out.
 import type { V1Node, V1Pod, V1PodStatus } from "@kubernetes/client-node";
-import {
-  addResources,
-  bytes,
-  cpuMilli,
-  podRequests,
-  type Resources,
-  zeroResources,
-} from "../shared/quantity.ts";
+import { addResources, bytes, cpuMilli, podRequests, type Resources, zeroResources } from "../quantity.ts";
+import type { NodeAdmission } from "./admission.ts";
 import { completionTime, runsToCompletion, succeededStatus } from "./completion.ts";
-import type { HostAdmission } from "./hostadmission.ts";
 import {
   admit,
   allocatePodIP,
@@ -84,7 +77,7 @@ export function planHost(
   pods: V1Pod[],
   now: Date,
   startDelay: (pod: V1Pod) => number,
-  hostCheck: HostAdmission = { admits: true },
+  hostCheck: NodeAdmission = { admits: true },
 ): HostPass {
   const held = inUse(pods);
   let used = held.used;

@@ -1,7 +1,7 @@
 // What the Spherelet does with the pods bound to its host, as a kubelet would. Pure functions.
 import type { V1ContainerStatus, V1Pod, V1PodCondition, V1PodStatus } from "@kubernetes/client-node";
-import { rfc3339 } from "../runtime/conditions.ts";
-import { podRequests, type Resources } from "../shared/quantity.ts";
+import { rfc3339 } from "../../runtime/conditions.ts";
+import { podRequests, type Resources } from "../quantity.ts";
 
 /** The Spherelet has taken the pod on (kubelet admission passed, or it already ran or ended). */
 export function isAdmitted(p: V1Pod): boolean {

@@ -1,7 +1,7 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import type { Client } from "../runtime/client.ts";
-import type { Handler, Informer } from "../runtime/informer.ts";
+import type { Client } from "../../runtime/client.ts";
+import type { Handler, Informer } from "../../runtime/informer.ts";
 import { PodStatusWriter } from "./podstatus.ts";
 
 describe("what the Spherelet remembers of the pods it removed", () => {

@@ -1,0 +1,446 @@
+// The guest's Nodes are the Cluster's Machines (runtime `local`): a TKC of 3 control-plane and 3
+// worker Machines gets 6 Ready Nodes in its guest (providerID, role label and taint, kubelet version
+// from the TKR, pod CIDRs from the guest's controller-manager, Leases renewed), a Deployment applied
+// inside the guest runs on the workers only with pod IPs from their pod CIDRs, a scaled-up pool
+// registers its new Nodes, a powered-off worker goes NotReady in the guest (its own KCM decides), a
+// scaled-down pool's Nodes are drained (pods evicted and run elsewhere) and deleted, and deleting
+// the TKC leaves no process, port or directory. Everything is read through kubectl with the
+// <tkc>-kubeconfig Secret, TLS verified. VIPs: 127.0.144.1-20 only.
+import { execFileSync } from "node:child_process";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { KubeConfig, type V1Node, type V1Pod, type V1Secret } from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Cluster, ClusterResource } from "../../controllers/api/cluster/cluster.ts";
+import { type Machine, MachineResource } from "../../controllers/api/cluster/machine.ts";
+import {
+  type TanzuKubernetesCluster,
+  TanzuKubernetesClusterResource,
+} from "../../controllers/api/run/tanzukubernetescluster.ts";
+import { VirtualMachineResource } from "../../controllers/api/vmoperator/virtualmachine.ts";
+import { ESXiHostResource } from "../../controllers/api/vsphere/esxihost.ts";
+import { StorageClassBindingResource } from "../../controllers/api/vsphere/storageclassbinding.ts";
+import { SupervisorNamespaceResource } from "../../controllers/api/vsphere/supervisornamespace.ts";
+import { KubeClient } from "../../controllers/runtime/client.ts";
+import { Informer } from "../../controllers/runtime/informer.ts";
+import { newLogger } from "../../controllers/runtime/log.ts";
+import type { Manager } from "../../controllers/runtime/manager.ts";
+import { Nodes, Pods, Secrets } from "../../controllers/runtime/resource.ts";
+import { createBoundNamespace, createHosts, STORAGE } from "./fixtures/supervisor.ts";
+import { eventually, isNotFound, kubeConfig, root, uniqueName } from "./kube.ts";
+import { expectNoForbidden, startPacific } from "./pacific.ts";
+import { installChart } from "./tools.ts";
+
+const client = new KubeClient(kubeConfig());
+const suffix = uniqueName("n").slice(2);
+const ns = `gnodes-${suffix}`;
+const hosts = ["a", "b", "c"].map((x) => `gnodes-${suffix}-esx-${x}`);
+const TKC = "tkc-n";
+const V123 = "v1.23.8---vmware.3-tkg.1";
+const CP_ROLE = "node-role.kubernetes.io/control-plane";
+const printDir = (tool: string) =>
+  execFileSync("bash", [join(root, "hack", "build-tools.sh"), "--print-dir", tool], {
+    encoding: "utf8",
+  }).trim();
+const kubectlBin = join(printDir("kubernetes"), "kubectl");
+const stateDir = mkdtempSync(join(tmpdir(), "pacific-guest-nodes-"));
+const kubeconfigFile = join(stateDir, `${TKC}.kubeconfig`);
+let mgr: Manager;
+const quiet = newLogger("guest-nodes-e2e", "silent");
+
+const tkc = (): TanzuKubernetesCluster =>
+  ({
+    apiVersion: "run.tanzu.vmware.com/v1alpha3",
+    kind: "TanzuKubernetesCluster",
+    metadata: { name: TKC, namespace: ns },
+    spec: {
+      topology: {
+        controlPlane: {
+          replicas: 3,
+          vmClass: "best-effort-small",
+          storageClass: STORAGE,
+          tkr: { reference: { name: V123 } },
+        },
+        nodePools: [
+          {
+            name: "pool-1",
+            replicas: 3,
+            vmClass: "best-effort-small",
+            storageClass: STORAGE,
+            labels: { "pacific.dev/pool": "pool-1" },
+          },
+        ],
+      },
+      settings: {
+        network: {
+          cni: { name: "antrea" },
+          services: { cidrBlocks: ["10.96.0.0/12"] },
+          pods: { cidrBlocks: ["192.168.0.0/16"] },
+          serviceDomain: "cluster.local",
+        },
+        storage: { defaultClass: STORAGE },
+      },
+    },
+  }) as TanzuKubernetesCluster;
+
+const kubectl = (args: string[], input?: string) =>
+  execFileSync(kubectlBin, ["--kubeconfig", kubeconfigFile, ...args], {
+    encoding: "utf8",
+    input,
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+const guestNodes = (): V1Node[] => JSON.parse(kubectl(["get", "nodes", "-o", "json"])).items;
+const guestPods = (selector: string): V1Pod[] =>
+  JSON.parse(kubectl(["get", "pods", "-n", "default", "-l", selector, "-o", "json"])).items;
+const isReady = (n: V1Node) => n.status?.conditions?.find((c) => c.type === "Ready")?.status === "True";
+const isCp = (n: V1Node) => n.metadata?.labels?.[CP_ROLE] !== undefined;
+const workers = (nodes: V1Node[]) => nodes.filter((n) => !isCp(n));
+
+/** a.b.c.d inside cidr. */
+function inCidr(ip: string, cidr: string): boolean {
+  const num = (s: string) => s.split(".").reduce((acc, o) => acc * 256 + Number(o), 0);
+  const [base, bits] = cidr.split("/");
+  const size = 2 ** (32 - Number(bits));
+  return Math.floor(num(ip) / size) === Math.floor(num(base ?? "") / size);
+}
+
+function pidsUnder(dir: string): number[] {
+  return readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, "utf8").includes(dir);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+const listening = (host: string, port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = connect({ host, port }, () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on("error", () => resolve(false));
+  });
+
+const setPoolReplicas = (replicas: number) =>
+  client.patch(
+    TanzuKubernetesClusterResource,
+    TKC,
+    ns,
+    [{ op: "replace", path: "/spec/topology/nodePools/0/replicas", value: replicas }],
+    { type: "json" },
+  );
+
+const nginx = `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: web, namespace: default }
+spec:
+  replicas: 4
+  selector: { matchLabels: { app: web } }
+  template:
+    metadata: { labels: { app: web } }
+    spec:
+      containers:
+        - name: nginx
+          image: nginx:1.27
+          resources: { requests: { cpu: 100m, memory: 64Mi } }
+`;
+
+/**
+ * The VIP pool is a machine-wide resource (loopback addresses, not a cluster slot): two runs of this
+ * suite from different worktrees would bind the same VIP:6443. A lock directory serialises them,
+ * and nothing may listen on the pool's API port before we start.
+ */
+const VIP_LOCK = join(tmpdir(), "pacific-e2e-vips-127.0.144.lock");
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+async function lockVipPool(timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      mkdirSync(VIP_LOCK);
+      writeFileSync(join(VIP_LOCK, "pid"), String(process.pid));
+      break;
+    } catch {
+      const pid = Number(existsSync(join(VIP_LOCK, "pid")) ? readFileSync(join(VIP_LOCK, "pid"), "utf8") : 0);
+      const young = Date.now() - (statSync(VIP_LOCK, { throwIfNoEntry: false })?.mtimeMs ?? 0) < 10_000;
+      if (!young && (!pid || !alive(pid))) rmSync(VIP_LOCK, { recursive: true, force: true });
+      else await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+  if (Number(readFileSync(join(VIP_LOCK, "pid"), "utf8")) !== process.pid)
+    throw new Error(`another run holds ${VIP_LOCK}`);
+  const vips = Array.from({ length: 20 }, (_, i) => `127.0.144.${i + 1}`);
+  await eventually(
+    "no guest of another run listening on 127.0.144.1-20:6443",
+    async () => !(await Promise.all(vips.map((v) => listening(v, 6443)))).some(Boolean),
+    Math.max(1000, deadline - Date.now()),
+    2000,
+  );
+}
+
+beforeAll(async () => {
+  await lockVipPool(1_200_000);
+  installChart("--set", "guestClusters.runtime=local");
+  process.env.PACIFIC_GUEST_STATE_DIR = stateDir;
+  process.env.PACIFIC_KUBERNETES_BIN = printDir("kubernetes");
+  process.env.PACIFIC_ETCD_BIN = printDir("etcd");
+  mgr = await startPacific({ vipPool: "127.0.144.1-127.0.144.20", guestClustersRuntime: "local" });
+  await createHosts(client, hosts, `gnodes-${suffix}`);
+  await createBoundNamespace(client, ns, ["best-effort-small"]);
+}, 1_500_000);
+
+afterAll(async () => {
+  await client.delete(TanzuKubernetesClusterResource, TKC, ns).catch(() => undefined);
+  await eventually(
+    `Cluster ${TKC} gone`,
+    async () =>
+      client.get(ClusterResource, TKC, ns).then(
+        () => false,
+        (e) => isNotFound(e),
+      ),
+    90_000,
+  ).catch(() => undefined);
+  await client.delete(StorageClassBindingResource, `${ns}-vsan`).catch(() => undefined);
+  await client.delete(SupervisorNamespaceResource, ns).catch(() => undefined);
+  for (const h of hosts) await client.delete(ESXiHostResource, h).catch(() => undefined);
+  await mgr?.stop();
+  for (const p of pidsUnder(stateDir)) process.kill(p, "SIGKILL");
+  rmSync(stateDir, { recursive: true, force: true });
+  installChart();
+  if (
+    existsSync(join(VIP_LOCK, "pid")) &&
+    Number(readFileSync(join(VIP_LOCK, "pid"), "utf8")) === process.pid
+  )
+    rmSync(VIP_LOCK, { recursive: true, force: true });
+}, 240_000);
+
+describe("a TKC's guest Nodes are its Machines (runtime local)", () => {
+  it("registers Ready Nodes, runs pods on workers, follows scale, power-off and drain, and leaves nothing", async () => {
+    const t0 = Date.now();
+    await client.create(TanzuKubernetesClusterResource, tkc());
+    const cluster = await eventually(
+      `Cluster ${TKC} with its endpoint`,
+      async () => {
+        const c = await client.get<Cluster>(ClusterResource, TKC, ns);
+        return c.spec.controlPlaneEndpoint?.host ? c : undefined;
+      },
+      120_000,
+    );
+    const vip = cluster.spec.controlPlaneEndpoint?.host ?? "";
+    expect(vip).toMatch(/^127\.0\.144\./);
+    await eventually(
+      "the guest's kubeconfig",
+      async () => {
+        const s = await client.get<V1Secret>(Secrets, `${TKC}-kubeconfig`, ns);
+        const text = Buffer.from(s.data?.value ?? "", "base64").toString("utf8");
+        if (!text.includes("certificate-authority-data")) return undefined;
+        writeFileSync(kubeconfigFile, text, { mode: 0o600 });
+        return true;
+      },
+      180_000,
+      500,
+    );
+    expect(readFileSync(kubeconfigFile, "utf8")).not.toContain("insecure-skip-tls-verify");
+
+    // 3 control-plane + 3 worker Nodes, Ready, each with the pod CIDR the guest's KCM gave it.
+    const nodes = await eventually(
+      "6 Ready guest Nodes with pod CIDRs",
+      async () => {
+        const ns_ = guestNodes();
+        return ns_.length === 6 && ns_.every((n) => isReady(n) && n.spec?.podCIDR) ? ns_ : undefined;
+      },
+      240_000,
+      1000,
+    );
+    const readyMs = Date.now() - t0;
+    const machines = (await client.list<Machine>(MachineResource, { namespace: ns })).items;
+    const cps = nodes.filter(isCp);
+    expect(cps.length).toBe(3);
+    for (const n of cps)
+      expect(n.spec?.taints).toContainEqual(expect.objectContaining({ key: CP_ROLE, effect: "NoSchedule" }));
+    expect(workers(nodes).length).toBe(3);
+    for (const n of workers(nodes)) expect(n.metadata?.labels?.["pacific.dev/pool"]).toBe("pool-1");
+    for (const n of nodes) {
+      const m = machines.find((x) => x.status?.nodeRef?.name === n.metadata?.name);
+      expect(m, `Machine of ${n.metadata?.name}`).toBeDefined();
+      expect(n.spec?.providerID).toBe(m?.spec.providerID);
+      expect(n.spec?.providerID).toMatch(/^vsphere:\/\//);
+      expect(n.status?.nodeInfo?.kubeletVersion).toBe(m?.spec.version);
+      expect(n.status?.capacity).toMatchObject({ cpu: "2", memory: "4Gi" });
+    }
+    // Leases renewed in kube-node-lease.
+    const leases = JSON.parse(kubectl(["get", "leases", "-n", "kube-node-lease", "-o", "json"]))
+      .items as Array<{
+      metadata: { name: string };
+      spec: { renewTime: string };
+    }>;
+    expect(leases.map((l) => l.metadata.name).sort()).toEqual(nodes.map((n) => n.metadata?.name).sort());
+
+    // 4 nginx replicas: Running on workers only, pod IPs inside their nodes' pod CIDRs.
+    kubectl(["apply", "-f", "-"], nginx);
+    const pods = await eventually(
+      "4 web pods Running",
+      async () => {
+        const ps = guestPods("app=web");
+        return ps.length === 4 && ps.every((p) => p.status?.phase === "Running" && p.status.podIP)
+          ? ps
+          : undefined;
+      },
+      120_000,
+      1000,
+    );
+    const byName = new Map(nodes.map((n) => [n.metadata?.name ?? "", n]));
+    for (const p of pods) {
+      const n = byName.get(p.spec?.nodeName ?? "");
+      expect(n && !isCp(n), `${p.metadata?.name} on a worker`).toBe(true);
+      expect(inCidr(p.status?.podIP ?? "", n?.spec?.podCIDR ?? "0.0.0.0/32")).toBe(true);
+    }
+    console.info(JSON.stringify({ guestNodes: { readyMs, nodes: nodes.length } }));
+
+    // Scale the pool to 5: 5 Ready workers.
+    await setPoolReplicas(5);
+    const five = await eventually(
+      "5 Ready worker Nodes",
+      async () => {
+        const ws = workers(guestNodes());
+        return ws.length === 5 && ws.every((n) => isReady(n) && n.spec?.podCIDR) ? ws : undefined;
+      },
+      240_000,
+      1000,
+    );
+
+    // Restart the Deployment so that pods spread onto the new workers too (the scheduler favours
+    // empty nodes): the scale-down below then has pods to evict.
+    const firstWorkers = new Set(workers(nodes).map((n) => n.metadata?.name ?? ""));
+    const newWorkers = five.map((n) => n.metadata?.name ?? "").filter((n) => !firstWorkers.has(n));
+    expect(newWorkers.length).toBe(2);
+    kubectl(["rollout", "restart", "deployment/web", "-n", "default"]);
+    try {
+      kubectl(["rollout", "status", "deployment/web", "-n", "default", "--timeout=120s"]);
+    } catch (e) {
+      console.info(kubectl(["get", "pods,nodes,rs,deploy", "-A", "-o", "wide"]));
+      console.info(kubectl(["get", "pods", "-n", "default", "-o", "yaml"]));
+      throw e;
+    }
+
+    // Power off one of the new workers' VMs: its Node goes NotReady/Unknown in the guest.
+    const victim = newWorkers[0] ?? "";
+    await client.patch(VirtualMachineResource, victim, ns, { spec: { powerState: "PoweredOff" } });
+    const t1 = Date.now();
+    await eventually(
+      `Node ${victim} not Ready`,
+      async () => {
+        const n = guestNodes().find((x) => x.metadata?.name === victim);
+        return n && !isReady(n);
+      },
+      150_000,
+      1000,
+    );
+    console.info(JSON.stringify({ guestNodes: { notReadyAfterPowerOffMs: Date.now() - t1 } }));
+
+    // Scale down to 3: the removed Nodes are drained (their pods evicted and run elsewhere), then deleted.
+    const before = new Set(workers(guestNodes()).map((n) => n.metadata?.name ?? ""));
+    // Watch the drain from inside the guest: which Nodes were cordoned, which pods were evicted
+    // (the Eviction API marks them DisruptionTarget) and on which Node they were.
+    const guestKc = new KubeConfig();
+    guestKc.loadFromFile(kubeconfigFile);
+    const guest = new KubeClient(guestKc);
+    const cordoned = new Set<string>();
+    const evictedFrom = new Map<string, string>();
+    const podsOn = new Map<string, string>();
+    const nodeInformer = new Informer(Nodes, guest, quiet);
+    const podInformer = new Informer(Pods, guest, quiet, { namespace: "default" });
+    const seeNode = (n: V1Node) => {
+      if (n.spec?.unschedulable) cordoned.add(n.metadata?.name ?? "");
+    };
+    const seePod = (p: V1Pod) => {
+      const uid = p.metadata?.uid ?? "";
+      if (p.spec?.nodeName) podsOn.set(uid, p.spec.nodeName);
+      if (p.status?.conditions?.some((c) => c.type === "DisruptionTarget" && c.status === "True"))
+        evictedFrom.set(uid, p.spec?.nodeName ?? "");
+    };
+    nodeInformer.addHandler({ add: seeNode, update: (_o, n) => seeNode(n), delete: seeNode });
+    podInformer.addHandler({ add: seePod, update: (_o, p) => seePod(p), delete: seePod });
+    nodeInformer.start();
+    podInformer.start();
+    await Promise.all([nodeInformer.waitForSync(), podInformer.waitForSync()]);
+    await setPoolReplicas(3);
+    const after = await eventually(
+      "3 worker Nodes",
+      async () => {
+        const ws = workers(guestNodes());
+        return ws.length === 3 ? ws : undefined;
+      },
+      240_000,
+      1000,
+    );
+    const removed = [...before].filter((n) => !after.some((a) => a.metadata?.name === n));
+    expect(removed.length).toBe(2);
+    await eventually(
+      "4 web pods Running on remaining workers",
+      async () => {
+        const ps = guestPods("app=web").filter((p) => !p.metadata?.deletionTimestamp);
+        return (
+          ps.length === 4 &&
+          ps.every((p) => p.status?.phase === "Running" && !removed.includes(p.spec?.nodeName ?? ""))
+        );
+      },
+      120_000,
+      1000,
+    );
+
+    nodeInformer.stop();
+    podInformer.stop();
+    expect(removed.sort()).toEqual([...newWorkers].sort()); // a scale-down removes the newest Machines
+    expect(
+      removed.every((n) => cordoned.has(n)),
+      `cordoned ${[...cordoned]}`,
+    ).toBe(true);
+    const onRemoved = [...podsOn].filter(([, node]) => removed.includes(node)).map(([uid]) => uid);
+    expect(onRemoved.length).toBeGreaterThan(0);
+    for (const uid of onRemoved) expect(evictedFrom.has(uid), `pod ${uid} evicted`).toBe(true);
+    console.info(
+      JSON.stringify({ guestNodes: { removed, cordoned: [...cordoned], evicted: onRemoved.length } }),
+    );
+
+    // Delete the TKC: no process, port or directory of the guest is left.
+    const guestDir = join(stateDir, ns, TKC);
+    await client.delete(TanzuKubernetesClusterResource, TKC, ns);
+    await eventually(
+      `Cluster ${TKC} gone`,
+      async () =>
+        client.get(ClusterResource, TKC, ns).then(
+          () => false,
+          (e) => isNotFound(e),
+        ),
+      120_000,
+    );
+    expect(pidsUnder(guestDir)).toEqual([]);
+    expect(existsSync(guestDir)).toBe(false);
+    expect(await listening(vip, 6443)).toBe(false);
+    expect(await listening(vip, 2379)).toBe(false);
+    await expectNoForbidden(mgr);
+  }, 1_200_000);
+});
