@@ -22,7 +22,7 @@ import { PatchHelper } from "../../runtime/patchhelper.ts";
 import { ResourceQuotas, StorageClasses } from "../../runtime/resource.ts";
 import type { Store } from "../../runtime/store.ts";
 import { quotaDiff } from "../../shared/quota.ts";
-import { classRefusal, namespaceRefusal } from "./bindingcheck.ts";
+import { awaitingFirstConfiguration, boundReason, classRefusal, namespaceRefusal } from "./bindingcheck.ts";
 import { desiredQuota, desiredStorageClass, isEncrypted, storageQuotaKey } from "./desired.ts";
 
 export interface Caches {
@@ -75,17 +75,21 @@ export class StorageClassBindingReconciler implements Reconciler {
     if (!sc) return { kind: "wait", result: { requeueAfter: 500 } };
     const foreign = classRefusal(sc);
     if (foreign) {
-      if (b.status?.conditions?.find((c) => c.type === "Bound")?.reason !== foreign.reason)
+      if (boundReason(b) !== foreign.reason)
         this.events.event(b, "Warning", foreign.reason, "Bind", foreign.message);
       return unbound(foreign.reason, foreign.message);
     }
     if (svns.spec.encryption && !isEncrypted(sc)) {
       const msg = `SupervisorNamespace ${namespace} requires encryption and storage class ${storageClass} does not encrypt`;
-      this.events.event(b, "Warning", "EncryptionRequired", "Bind", msg);
+      if (boundReason(b) !== "EncryptionRequired")
+        this.events.event(b, "Warning", "EncryptionRequired", "Bind", msg);
       return unbound("EncryptionRequired", msg);
     }
-    if (!this.namespaceReady(namespace))
+    if (!this.namespaceReady(namespace)) {
+      // The Namespace's creation wakes this binding (setup.ts); the requeue is the fallback.
+      if (awaitingFirstConfiguration(b, svns)) return { kind: "wait", result: { requeueAfter: 2_000 } };
       return unbound("NamespaceNotReady", `namespace ${namespace} does not exist yet`, 2_000);
+    }
     return this.reconcileQuota(b);
   }
 

@@ -6,6 +6,7 @@ import {
 import { SupervisorNamespaceResource } from "../../api/vsphere/supervisornamespace.ts";
 import { anyChange, type Request } from "../../runtime/controller.ts";
 import type { Manager } from "../../runtime/manager.ts";
+import { deepEqual } from "../../runtime/patch.ts";
 import { Namespaces, ResourceQuotas, StorageClasses } from "../../runtime/resource.ts";
 import type { Store } from "../../runtime/store.ts";
 import { StorageClassBindingReconciler } from "./reconciler.ts";
@@ -21,6 +22,13 @@ export function setupStorageClassBindingController(mgr: Manager): void {
       (s) => bindingsWhere(bindings, (b) => b.spec.namespace === s.metadata?.name),
       { predicate: anyChange },
     )
+    // The Namespace appearing: its bindings can bind now (without waiting for the SupervisorNamespace's status).
+    // Only what the binding reads of it (being deleted, whose it is), not the annotations Pacific writes.
+    .watches(Namespaces, (ns) => bindingsWhere(bindings, (b) => b.spec.namespace === ns.metadata?.name), {
+      predicate: (o, n) =>
+        o.metadata?.deletionTimestamp !== n.metadata?.deletionTimestamp ||
+        !deepEqual(o.metadata?.ownerReferences, n.metadata?.ownerReferences),
+    })
     .watches(StorageClasses, (sc) =>
       bindingsWhere(bindings, (b) => b.spec.storageClass === sc.metadata?.name),
     )
