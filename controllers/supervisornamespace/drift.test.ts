@@ -39,8 +39,8 @@ describe("limitRangeDiff", () => {
   it("still puts back a default changed by hand", () => {
     const want = desiredLimitRange(svns) as V1LimitRange;
     const edited = asStored(want);
-    (edited.spec as unknown as { limits: { default: Record<string, string> }[] }).limits[0]!.default.cpu =
-      "2";
+    const limits = (edited.spec as unknown as { limits: { default: Record<string, string> }[] }).limits;
+    for (const l of limits) l.default.cpu = "2";
     expect(limitRangeDiff(edited, want)).toEqual({ spec: want.spec });
   });
 
