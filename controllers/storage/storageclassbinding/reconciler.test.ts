@@ -120,6 +120,14 @@ describe("StorageClassBindingReconciler", () => {
     expect(conditionOf(stored(fake), "Bound")).toMatchObject({ status: "True", reason: "Bound" });
   });
 
+  it("a binding made a moment after its Supervisor Namespace (not cached yet) waits without a write", async () => {
+    const fresh = { ...binding, metadata: { ...binding.metadata, creationTimestamp: new Date() } };
+    const fake = new FakeClient([StorageClassBindingResource, fresh]);
+    const wait = await harness(fake).reconcile();
+    expect(wait?.requeueAfter).toBeGreaterThan(0);
+    expect(fake.writes("StorageClassBinding")).toEqual([]);
+  });
+
   it("refuses a class that does not encrypt for a namespace that requires it, with an event", async () => {
     const plain: V1StorageClass = { metadata: { name: "gold" }, provisioner: CSI_DRIVER };
     const fake = seed(
