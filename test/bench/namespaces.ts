@@ -4,6 +4,7 @@
 // rest_client_requests_total; the rest are kube-controller-manager's and the benchmark's 3 creates).
 // Target (issue "Supervisor Namespaces and the Storage Service"): p99 ≤ 2 s at that scale.
 
+import { writeFileSync } from "node:fs";
 import {
   type StorageClassBinding,
   StorageClassBindingResource,
@@ -17,6 +18,7 @@ import { deepEqual } from "../../controllers/runtime/patch.ts";
 import { benchClient, environment, kubeConfig, percentile, pool, round } from "./common.ts";
 import {
   apiserverWritesBy,
+  benchManagerAddress,
   installChart,
   managerWritesBy,
   pacific,
@@ -139,6 +141,12 @@ export async function namespaces(): Promise<void> {
         environment: await environment(client),
       }),
     );
+    // BENCH_MANAGER_METRICS=<file>: the manager's /metrics at the end (which controller's queue waited).
+    if (process.env.BENCH_MANAGER_METRICS)
+      writeFileSync(
+        process.env.BENCH_MANAGER_METRICS,
+        await fetch(`http://${benchManagerAddress}/metrics`).then((r) => r.text()),
+      );
   } finally {
     await sim.stop();
   }
