@@ -43,7 +43,7 @@ export function setupStorageClassBindingController(mgr: Manager): void {
     .watches(StorageClasses, (sc) =>
       bindingsWhere(bindings, (b) => b.spec.storageClass === sc.metadata?.name),
     )
-    .withOptions({ maxConcurrentReconciles: 32 })
+    .withOptions({ maxConcurrentReconciles: 16 })
     .complete(
       new StorageClassBindingReconciler(
         mgr.client,
