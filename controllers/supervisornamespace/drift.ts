@@ -23,10 +23,21 @@ function limitItems(spec: unknown): LimitItem[] {
   return (spec as { limits?: LimitItem[] } | undefined)?.limits ?? [];
 }
 
-/** Container defaults compared as quantities (the API server normalises them). */
+/**
+ * A Container item as the API server stores it: a resource with a default limit and no default
+ * request gets the limit as its request (SetDefaults_LimitRangeItem, pkg/apis/core/v1/defaults.go).
+ * Compared without this, every LimitRange Pacific makes with derived limits looked changed, and
+ * each reconcile patched it back to what it already was.
+ */
+export function withServerDefaults(item: LimitItem): LimitItem {
+  if (item.type !== "Container" || !item.default) return item;
+  return { ...item, defaultRequest: { ...item.default, ...item.defaultRequest } };
+}
+
+/** Container defaults compared as quantities and as the API server defaults them (it normalises both). */
 export function sameLimits(a: unknown, b: unknown): boolean {
-  const la = limitItems(a);
-  const lb = limitItems(b);
+  const la = limitItems(a).map(withServerDefaults);
+  const lb = limitItems(b).map(withServerDefaults);
   return (
     la.length === lb.length &&
     la.every((x, i) => {

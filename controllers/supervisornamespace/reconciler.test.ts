@@ -117,6 +117,24 @@ describe("SupervisorNamespaceReconciler", () => {
     });
   });
 
+  it("reports 0 used in a Namespace it just made: kube-controller-manager's first count is no second status write", async () => {
+    const fake = new FakeClient([SupervisorNamespaceResource, svns]);
+    const { reconcile } = harness(fake);
+    await reconcile();
+    expect(stored(fake)?.status?.usage).toEqual({ cpu: "0" });
+    await fake.patch(
+      ResourceQuotas,
+      LIMITS_QUOTA_NAME,
+      "dev",
+      { status: { used: { "limits.cpu": "0", "services.loadbalancers": "0" } } },
+      { subresource: "status" },
+    );
+    const before = fake.actions.length;
+    await reconcile();
+    expect(fake.writes("SupervisorNamespace").length).toBe(2); // the finalizer, the one status
+    expect(fake.actions.slice(before)).toEqual([]);
+  });
+
   it("on deletion reports Removing, deletes the Namespace, and removes its finalizer once it is gone", async () => {
     const fake = new FakeClient([SupervisorNamespaceResource, svns]);
     const { reconcile } = harness(fake);

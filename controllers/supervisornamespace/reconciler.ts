@@ -166,6 +166,7 @@ export class SupervisorNamespaceReconciler implements Reconciler {
     const bindings = boundBindings(this.c.bindings.list(), svns.metadata.name ?? "");
     const wait = await this.reconcileNamespace(svns, ns, bindings, log);
     if (wait) return wait;
+    const freshNamespace = !ns; // made just now: nothing is in it yet
     const refused = await this.reconcileChildren(svns).then(
       () => undefined,
       (e: unknown) => {
@@ -181,7 +182,7 @@ export class SupervisorNamespaceReconciler implements Reconciler {
       return { requeueAfter: 30_000 };
     }
     const vm = await this.reconcileVMClasses(svns);
-    this.markRunning(helper.obj, bindings, vm);
+    this.markRunning(helper.obj, bindings, vm, freshNamespace);
     await helper.patch();
     return undefined;
   }
@@ -346,11 +347,16 @@ export class SupervisorNamespaceReconciler implements Reconciler {
   }
 
   /** Running: usage, classes and conditions (the status is rebuilt; the conditions keep their times). */
-  private markRunning(obj: SupervisorNamespace, bindings: StorageClassBinding[], vm: VMClasses): void {
+  private markRunning(
+    obj: SupervisorNamespace,
+    bindings: StorageClassBinding[],
+    vm: VMClasses,
+    freshNamespace: boolean,
+  ): void {
     const name = obj.metadata.name ?? "";
     const quota = this.c.quotas.get(name, LIMITS_QUOTA_NAME);
     obj.status = {
-      ...runningStatus(obj, bindings, quota, vm.classes),
+      ...runningStatus(obj, bindings, quota, vm.classes, freshNamespace),
       registry: obj.status?.registry, // the registry controller's (controllers/registry)
       conditions: obj.status?.conditions,
     };

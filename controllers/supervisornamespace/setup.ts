@@ -21,6 +21,15 @@ import { byControllerUid } from "../runtime/store.ts";
 import { defaultCatalogue } from "../shared/vmclasses.ts";
 import { type Caches, OWNER_INDEX, SupervisorNamespaceReconciler } from "./reconciler.ts";
 
+/**
+ * How late a child's event wakes its SupervisorNamespace. A new namespace's children change in a
+ * burst: the echoes of the 8 objects its first reconcile made, kube-controller-manager's first quota
+ * status (the usage), and its StorageClassBindings turning Bound (the class list and the Namespace's
+ * annotation); each woke its own reconcile, and the status was written 2.4–2.7 times per namespace
+ * in bench namespaces. Its own events (spec, deletion) are not delayed.
+ */
+export const CHILD_DELAY_MS = 250;
+
 export function setupSupervisorNamespaceController(
   mgr: Manager,
   catalogue: Record<string, VirtualMachineClassSpec> = defaultCatalogue,
@@ -47,17 +56,20 @@ export function setupSupervisorNamespaceController(
   const b = mgr
     .controller("supervisornamespace")
     .for(SupervisorNamespaceResource)
-    // Hand edits and deletions of what it owns bring it back (every change, not just spec).
-    .owns(Namespaces, { predicate: anyChange })
-    .owns(ResourceQuotas, { predicate: anyChange })
-    .owns(LimitRanges, { predicate: anyChange })
-    .owns(RoleBindings, { predicate: anyChange, informer: managed })
-    .owns(NetworkPolicies, { predicate: anyChange, informer: managed })
+    // Hand edits and deletions of what it owns bring it back (every change, not just spec); the
+    // children's events come CHILD_DELAY_MS late so that a burst is one reconcile and one status write.
+    .owns(Namespaces, { predicate: anyChange, delayMs: CHILD_DELAY_MS })
+    .owns(ResourceQuotas, { predicate: anyChange, delayMs: CHILD_DELAY_MS })
+    .owns(LimitRanges, { predicate: anyChange, delayMs: CHILD_DELAY_MS })
+    .owns(RoleBindings, { predicate: anyChange, informer: managed, delayMs: CHILD_DELAY_MS })
+    .owns(NetworkPolicies, { predicate: anyChange, informer: managed, delayMs: CHILD_DELAY_MS })
     .watches(StorageClassBindingResource, (sb) => bindingRequests(sb as StorageClassBinding), {
       predicate: anyChange,
+      delayMs: CHILD_DELAY_MS,
     })
     .withOptions({ maxConcurrentReconciles: 16 });
-  if (vmOperatorInstalled) b.owns(VirtualMachineClassResource, { predicate: anyChange, informer: managed });
+  if (vmOperatorInstalled)
+    b.owns(VirtualMachineClassResource, { predicate: anyChange, informer: managed, delayMs: CHILD_DELAY_MS });
   b.complete(new SupervisorNamespaceReconciler(mgr.client, c, mgr.events, catalogue));
 }
 

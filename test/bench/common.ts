@@ -49,3 +49,22 @@ export function percentile(sorted: number[], p: number): number {
 
 export const round = (n: number, digits = 2): number => Math.round(n * 10 ** digits) / 10 ** digits;
 export const mib = (bytes: number): number => round(bytes / 2 ** 20, 1);
+
+/**
+ * Least-squares slope of `value` over time, in units per 10 minutes, over the samples of the last
+ * `windowMs` (all of them when the run is shorter). NaN with fewer than 2 samples in the window.
+ */
+export function slopePer10Min(samples: { atMs: number; value: number }[], windowMs: number): number {
+  const end = samples.at(-1)?.atMs ?? 0;
+  const w = samples.filter((s) => s.atMs >= end - windowMs);
+  if (w.length < 2) return Number.NaN;
+  const mx = w.reduce((a, s) => a + s.atMs, 0) / w.length;
+  const my = w.reduce((a, s) => a + s.value, 0) / w.length;
+  let num = 0;
+  let den = 0;
+  for (const s of w) {
+    num += (s.atMs - mx) * (s.value - my);
+    den += (s.atMs - mx) ** 2;
+  }
+  return den === 0 ? Number.NaN : (num / den) * 600_000;
+}

@@ -207,6 +207,22 @@ export async function apiserverWritesBy(client: KubeClient): Promise<Map<string,
   return by;
 }
 
+/**
+ * Mutating requests the benchmarked manager has made (its rest_client_requests_total, by method):
+ * what the API server served minus this is kube-controller-manager's, the scheduler's and the
+ * benchmark's own.
+ */
+export async function managerWritesBy(): Promise<Map<string, number>> {
+  const text = await fetch(`http://${benchManagerAddress}/metrics`).then((r) => r.text());
+  const by = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    if (!line.startsWith("rest_client_requests_total{")) continue;
+    const method = /method="(POST|PUT|PATCH|DELETE)"/.exec(line)?.[1];
+    if (method) by.set(method, (by.get(method) ?? 0) + Number(line.slice(line.lastIndexOf(" ") + 1)));
+  }
+  return by;
+}
+
 /** `after − before` per key, divided by `per` (writes per object), largest first, zero rows dropped. */
 export function writesPer(
   before: Map<string, number>,

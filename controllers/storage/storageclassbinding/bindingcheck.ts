@@ -1,6 +1,7 @@
 // What a StorageClassBinding may act on, decided before it writes anything. Pure; unit-tested.
 import type { V1Namespace, V1StorageClass } from "@kubernetes/client-node";
 import { CSI_DRIVER } from "../../api/contracts.ts";
+import type { StorageClassBinding } from "../../api/vsphere/storageclassbinding.ts";
 import type { SupervisorNamespace } from "../../api/vsphere/supervisornamespace.ts";
 import { isControlledBy } from "../../runtime/owner.ts";
 
@@ -31,4 +32,32 @@ export function classRefusal(sc: V1StorageClass): Refusal | undefined {
     reason: "NotVSphereStorageClass",
     message: `storage class ${sc.metadata?.name} is provisioned by ${sc.provisioner}, not by the vSphere CSI driver ${CSI_DRIVER}: it is no vSphere storage policy`,
   };
+}
+
+/** The reason of the binding's Bound condition as last written (an event is sent when it changes). */
+export const boundReason = (b: StorageClassBinding): string | undefined =>
+  b.status?.conditions?.find((c) => c.type === "Bound")?.reason;
+
+/** How long a new binding waits, without a status, for its Supervisor Namespace to appear. */
+export const NEW_BINDING_GRACE_MS = 5_000;
+
+/**
+ * A new binding (never reported: no status) waiting for what is about to appear writes no status: a
+ * NamespaceNotFound or NamespaceNotReady that the next second replaces by Bound is one API write per
+ * binding that says nothing (bench namespaces: 2.05 status writes per binding). It waits while its
+ * Supervisor Namespace is still being configured (no configStatus: the reconcile that makes the
+ * Namespace has not finished), or, for a Supervisor Namespace not in the cache yet (created a moment
+ * before the binding), for NEW_BINDING_GRACE_MS after its creation. Returns when to look again, or
+ * undefined to report now.
+ */
+export function quietWait(
+  b: StorageClassBinding,
+  svns: SupervisorNamespace | undefined,
+  now: number,
+): number | undefined {
+  if (b.status !== undefined) return undefined;
+  if (svns)
+    return !svns.metadata.deletionTimestamp && svns.status?.configStatus === undefined ? 2_000 : undefined;
+  const left = new Date(b.metadata.creationTimestamp ?? 0).getTime() + NEW_BINDING_GRACE_MS - now;
+  return left > 0 ? Math.max(100, left) : undefined;
 }

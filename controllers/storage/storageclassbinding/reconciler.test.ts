@@ -108,6 +108,26 @@ describe("StorageClassBindingReconciler", () => {
     expect(fake.peek(StorageClasses, "gold")).toBeUndefined();
   });
 
+  it("a new binding of a Supervisor Namespace not configured yet waits for its Namespace without a write", async () => {
+    const fake = seed([SupervisorNamespaceResource, svns()]);
+    const { reconcile } = harness(fake);
+    expect(await reconcile()).toEqual({ requeueAfter: 2_000 });
+    expect(fake.writes("StorageClassBinding")).toEqual([]); // no NamespaceNotReady the next second replaces
+    expect(stored(fake)?.status).toBeUndefined();
+
+    await fake.create(Namespaces, namespace);
+    expect(await reconcile()).toBeUndefined();
+    expect(conditionOf(stored(fake), "Bound")).toMatchObject({ status: "True", reason: "Bound" });
+  });
+
+  it("a binding made a moment after its Supervisor Namespace (not cached yet) waits without a write", async () => {
+    const fresh = { ...binding, metadata: { ...binding.metadata, creationTimestamp: new Date() } };
+    const fake = new FakeClient([StorageClassBindingResource, fresh]);
+    const wait = await harness(fake).reconcile();
+    expect(wait?.requeueAfter).toBeGreaterThan(0);
+    expect(fake.writes("StorageClassBinding")).toEqual([]);
+  });
+
   it("refuses a class that does not encrypt for a namespace that requires it, with an event", async () => {
     const plain: V1StorageClass = { metadata: { name: "gold" }, provisioner: CSI_DRIVER };
     const fake = seed(
@@ -120,10 +140,16 @@ describe("StorageClassBindingReconciler", () => {
     expect(conditionOf(stored(fake), "Bound")).toMatchObject({ reason: "EncryptionRequired" });
     expect(events).toEqual(["EncryptionRequired"]);
     expect(fake.peek(ResourceQuotas, storageQuotaName("gold"), "dev")).toBeUndefined();
+    // Looked at again (every 30 s, every change of the Supervisor Namespace): no second event.
+    const before = fake.actions.length;
+    expect(await reconcile()).toEqual({ requeueAfter: 30_000 });
+    expect(events).toEqual(["EncryptionRequired"]);
+    expect(fake.actions.slice(before)).toEqual([]);
   });
 
   it("waits 2 s for the Namespace, and will not take over another binding's quota", async () => {
-    const fake = seed([SupervisorNamespaceResource, svns()]);
+    const configured = { ...svns(), status: { configStatus: "Running" as const } };
+    const fake = seed([SupervisorNamespaceResource, configured]);
     expect(await harness(fake).reconcile()).toEqual({ requeueAfter: 2_000 });
     expect(conditionOf(stored(fake), "Bound")).toMatchObject({ reason: "NamespaceNotReady" });
 

@@ -22,7 +22,7 @@ import { PatchHelper } from "../../runtime/patchhelper.ts";
 import { ResourceQuotas, StorageClasses } from "../../runtime/resource.ts";
 import type { Store } from "../../runtime/store.ts";
 import { quotaDiff } from "../../shared/quota.ts";
-import { classRefusal, namespaceRefusal } from "./bindingcheck.ts";
+import { boundReason, classRefusal, namespaceRefusal, quietWait } from "./bindingcheck.ts";
 import { desiredQuota, desiredStorageClass, isEncrypted, storageQuotaKey } from "./desired.ts";
 
 export interface Caches {
@@ -66,7 +66,11 @@ export class StorageClassBindingReconciler implements Reconciler {
   private async reconcileNormal(b: StorageClassBinding, log: Logger): Promise<Outcome> {
     const { namespace, storageClass } = b.spec;
     const svns = this.c.svns.get(namespace);
-    if (!svns) return unbound("NamespaceNotFound", `there is no SupervisorNamespace ${namespace}`);
+    if (!svns) {
+      const wait = quietWait(b, svns, Date.now()); // its creation wakes this binding (setup.ts)
+      if (wait !== undefined) return { kind: "wait", result: { requeueAfter: wait } };
+      return unbound("NamespaceNotFound", `there is no SupervisorNamespace ${namespace}`);
+    }
     if (svns.metadata.deletionTimestamp)
       return unbound("NamespaceRemoving", `SupervisorNamespace ${namespace} is being removed`);
     const notOwned = namespaceRefusal(svns, this.c.namespaces.get(namespace));
@@ -75,17 +79,22 @@ export class StorageClassBindingReconciler implements Reconciler {
     if (!sc) return { kind: "wait", result: { requeueAfter: 500 } };
     const foreign = classRefusal(sc);
     if (foreign) {
-      if (b.status?.conditions?.find((c) => c.type === "Bound")?.reason !== foreign.reason)
+      if (boundReason(b) !== foreign.reason)
         this.events.event(b, "Warning", foreign.reason, "Bind", foreign.message);
       return unbound(foreign.reason, foreign.message);
     }
     if (svns.spec.encryption && !isEncrypted(sc)) {
       const msg = `SupervisorNamespace ${namespace} requires encryption and storage class ${storageClass} does not encrypt`;
-      this.events.event(b, "Warning", "EncryptionRequired", "Bind", msg);
+      if (boundReason(b) !== "EncryptionRequired")
+        this.events.event(b, "Warning", "EncryptionRequired", "Bind", msg);
       return unbound("EncryptionRequired", msg);
     }
-    if (!this.namespaceReady(namespace))
+    if (!this.namespaceReady(namespace)) {
+      // The Namespace's creation wakes this binding (setup.ts); the requeue is the fallback.
+      const wait = quietWait(b, svns, Date.now());
+      if (wait !== undefined) return { kind: "wait", result: { requeueAfter: wait } };
       return unbound("NamespaceNotReady", `namespace ${namespace} does not exist yet`, 2_000);
+    }
     return this.reconcileQuota(b);
   }
 
