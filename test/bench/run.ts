@@ -6,6 +6,7 @@ const scenarios: Record<string, () => Promise<unknown>> = {
   soak: () => import("./soak.ts").then((m) => m.soak()),
   namespaces: () => import("./namespaces.ts").then((m) => m.namespaces()),
   tkc: () => import("./tkc.ts").then((m) => m.tkc()),
+  guest: () => import("./guest.ts").then((m) => m.guest()),
   ui: () => import("./ui.ts").then((m) => m.ui()),
   registry: () => import("./registry.ts").then((m) => m.registry()),
 };

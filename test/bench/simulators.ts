@@ -136,13 +136,12 @@ export function kwok(): Simulator {
   };
 }
 
-/** Applies the CRDs in crds/ (Pacific needs them; kwok ignores them). */
 /**
  * Installs Pacific's chart without the manager (replicas=0), as `npm test` and `npm run up` do: the
  * CRDs, the admission policy and the roles come from the chart, and a later `helm install` on the
- * same cluster finds them its own.
+ * same cluster finds them its own. `sets`: extra `--set` values.
  */
-export async function installChart(): Promise<void> {
+export async function installChart(sets: string[] = []): Promise<void> {
   const helmDir = execFileSync("bash", [join(root, "hack", "build-tools.sh"), "--print-dir", "helm"], {
     encoding: "utf8",
   }).trim();
@@ -158,6 +157,7 @@ export async function installChart(): Promise<void> {
       "--create-namespace",
       "--set",
       "replicas=0",
+      ...sets.flatMap((s) => ["--set", s]),
       "--wait",
     ],
     { stdio: "ignore", timeout: 180_000 },

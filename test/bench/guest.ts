@@ -1,0 +1,249 @@
+// Scenario `guest`: guest clusters with a real control plane (runtime `local`). BENCH_GUESTS (10)
+// TKCs of BENCH_GUEST_CP control-plane (1) + BENCH_GUEST_WORKERS (2) workers, best-effort-small, on
+// 10 hosts; VIPs from a loopback pool (127.0.146.1–50: every guest process listens on its VIP).
+// For each TKC: seconds from the first create to its last VM powered on (watch-observed) and to its
+// guest answering `get nodes` with every Node Ready (polled with the kubeconfig of its
+// `<tkc>-kubeconfig` Secret, TLS verified); ready after the last VM, p50/p99; RSS per guest control
+// plane (VmRSS of the processes under its state directory); the manager's RSS with every guest up;
+// then every TKC deleted and what is left counted (processes, state directories).
+// Goal (issue 15): ready ≤ 20 s after the last VM powers on, ≤ 400 MiB per guest.
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { V1Secret } from "@kubernetes/client-node";
+import * as k8s from "@kubernetes/client-node";
+import { CapiLabels } from "../../controllers/api/contracts.ts";
+import {
+  type TanzuKubernetesCluster,
+  TanzuKubernetesClusterResource,
+} from "../../controllers/api/run/tanzukubernetescluster.ts";
+import {
+  type VirtualMachine,
+  VirtualMachineResource,
+} from "../../controllers/api/vmoperator/virtualmachine.ts";
+import { ESXiHostResource } from "../../controllers/api/vsphere/esxihost.ts";
+import { StorageClassBindingResource } from "../../controllers/api/vsphere/storageclassbinding.ts";
+import { SupervisorNamespaceResource } from "../../controllers/api/vsphere/supervisornamespace.ts";
+import { Informer } from "../../controllers/runtime/informer.ts";
+import { silentLogger } from "../../controllers/runtime/log.ts";
+import { Namespaces, Secrets } from "../../controllers/runtime/resource.ts";
+import { benchClient, environment, kubeConfig, percentile, pool, round } from "./common.ts";
+import { installChart, pacific, resetCluster, root, rssMiB } from "./simulators.ts";
+
+const GUESTS = Number(process.env.BENCH_GUESTS ?? 10);
+const CP = Number(process.env.BENCH_GUEST_CP ?? 1);
+const WORKERS = Number(process.env.BENCH_GUEST_WORKERS ?? 2);
+const HOSTS = 10;
+const NS = "bench-guest";
+const STORAGE = "vsan-default-storage-policy";
+const RELEASE = "v1.23.8---vmware.3-tkg.1";
+const VIP_POOL = "127.0.146.1-127.0.146.50";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const toolDir = (tool: string) =>
+  execFileSync("bash", [join(root, "hack", "build-tools.sh"), "--print-dir", tool], {
+    encoding: "utf8",
+  }).trim();
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(500);
+  }
+}
+
+/** Pids whose command line names `dir`: a guest's processes, found without its pid files. */
+function pidsUnder(dir: string): number[] {
+  const out: number[] = [];
+  for (const p of readdirSync("/proc")) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      if (readFileSync(`/proc/${p}/cmdline`, "utf8").includes(dir)) out.push(Number(p));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+const sumRss = (pids: number[]) =>
+  round(
+    pids.reduce((s, p) => s + (rssMiB(p) ?? 0), 0),
+    1,
+  );
+
+/** True when the guest answers `get nodes` with `want` Nodes, all Ready. */
+async function guestReady(kubeconfig: string, want: number): Promise<boolean> {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromString(kubeconfig);
+  try {
+    const nodes = await kc.makeApiClient(k8s.CoreV1Api).listNode();
+    const ready = nodes.items.filter((n) =>
+      n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
+    );
+    return nodes.items.length === want && ready.length === want;
+  } catch {
+    return false;
+  }
+}
+
+const tkcOf = (name: string): TanzuKubernetesCluster =>
+  ({
+    apiVersion: "run.tanzu.vmware.com/v1alpha3",
+    kind: "TanzuKubernetesCluster",
+    metadata: { name, namespace: NS },
+    spec: {
+      topology: {
+        controlPlane: {
+          replicas: CP,
+          vmClass: "best-effort-small",
+          storageClass: STORAGE,
+          tkr: { reference: { name: RELEASE } },
+        },
+        nodePools: [
+          { name: "workers", replicas: WORKERS, vmClass: "best-effort-small", storageClass: STORAGE },
+        ],
+      },
+      settings: { storage: { defaultClass: STORAGE } },
+    },
+  }) as TanzuKubernetesCluster;
+
+export async function guest(): Promise<void> {
+  resetCluster();
+  const client = benchClient(kubeConfig());
+  await installChart(["guestClusters.runtime=local", `network.vipPool=${VIP_POOL}`]);
+  const stateDir = mkdtempSync(join(tmpdir(), "pacific-bench-guests-"));
+  process.env.PACIFIC_GUEST_STATE_DIR = stateDir;
+  process.env.PACIFIC_KUBERNETES_BIN = toolDir("kubernetes");
+  process.env.PACIFIC_ETCD_BIN = toolDir("etcd");
+  const sim = pacific();
+  await sim.start();
+  const names = Array.from({ length: GUESTS }, (_, i) => `guest-${String(i).padStart(2, "0")}`);
+  try {
+    const hosts = Array.from({ length: HOSTS }, (_, i) => `esx-${String(i).padStart(2, "0")}`);
+    await pool(hosts, 8, (name) =>
+      client.create(ESXiHostResource, {
+        apiVersion: "vsphere.pacific.dev/v1alpha1",
+        kind: "ESXiHost",
+        metadata: { name },
+        spec: { clusterName: "bench", capacity: { cpu: 64, memory: "256Gi", pods: 110 } },
+      }),
+    );
+    await client.create(SupervisorNamespaceResource, {
+      apiVersion: "vsphere.pacific.dev/v1alpha1",
+      kind: "SupervisorNamespace",
+      metadata: { name: NS },
+      spec: { vmClasses: ["best-effort-small"] },
+    });
+    await client.create(StorageClassBindingResource, {
+      apiVersion: "vsphere.pacific.dev/v1alpha1",
+      kind: "StorageClassBinding",
+      metadata: { name: `${NS}-vsan` },
+      spec: { namespace: NS, storageClass: STORAGE, limit: "10Ti" },
+    });
+    await until(
+      "namespace bound",
+      async () =>
+        !!(await client.get(Namespaces, NS)).metadata?.annotations?.["vsphere.pacific.dev/storage-classes"],
+      120_000,
+    );
+
+    // The last VM of each TKC powered on, by watch.
+    const vmsOn = new Map<string, Set<string>>();
+    const lastVmOn = new Map<string, number>();
+    const vms = new Informer<VirtualMachine>(VirtualMachineResource, client, silentLogger, {
+      namespace: NS,
+      resyncMs: 0,
+    });
+    const onVm = (v: VirtualMachine) => {
+      const tkc = v.metadata.labels?.[CapiLabels.capvClusterName];
+      if (!tkc || v.status?.powerState !== "PoweredOn") return;
+      const on = vmsOn.get(tkc) ?? new Set<string>();
+      vmsOn.set(tkc, on);
+      on.add(v.metadata.name ?? "");
+      if (on.size === CP + WORKERS && !lastVmOn.has(tkc)) lastVmOn.set(tkc, performance.now());
+    };
+    vms.addHandler({ add: onVm, update: (_o, n) => onVm(n) });
+    vms.start();
+    await vms.waitForSync();
+
+    const start = performance.now();
+    await pool(names, 4, (name) => client.create(TanzuKubernetesClusterResource, tkcOf(name)));
+    const ready = new Map<string, number>();
+    const deadline = Date.now() + 600_000;
+    while (ready.size < GUESTS && Date.now() < deadline) {
+      await pool(
+        names.filter((n) => !ready.has(n)),
+        4,
+        async (name) => {
+          const secret = await client.get<V1Secret>(Secrets, `${name}-kubeconfig`, NS).catch(() => undefined);
+          const value = secret?.data?.value;
+          if (!value) return;
+          const kubeconfig = Buffer.from(value, "base64").toString("utf8");
+          if (await guestReady(kubeconfig, CP + WORKERS)) ready.set(name, performance.now());
+        },
+      );
+      await sleep(1000);
+    }
+    vms.stop();
+    const after = names
+      .map((n) => {
+        const r = ready.get(n);
+        const v = lastVmOn.get(n);
+        return r !== undefined && v !== undefined ? (r - v) / 1000 : undefined;
+      })
+      .filter((x): x is number => x !== undefined)
+      .sort((a, b) => a - b);
+    const readyAt = [...ready.values()].map((t) => (t - start) / 1000).sort((a, b) => a - b);
+    const perGuest = names.map((n) => sumRss(pidsUnder(join(stateDir, NS, n)))).filter((x) => x > 0);
+    const managerRss = rssMiB(sim.pid());
+    const processes = names.reduce((s, n) => s + pidsUnder(join(stateDir, NS, n)).length, 0);
+
+    // Deleting every TKC leaves nothing of its guest.
+    await pool(names, 4, (name) => client.delete(TanzuKubernetesClusterResource, name, NS));
+    const gone = async () =>
+      pidsUnder(stateDir).length === 0 && names.every((n) => !existsSync(join(stateDir, NS, n)));
+    await until("guests gone", gone, 180_000).catch(() => undefined);
+    const leftProcesses = pidsUnder(stateDir).length;
+    const leftDirs = names.filter((n) => existsSync(join(stateDir, NS, n))).length;
+
+    console.log(
+      JSON.stringify({
+        scenario: "guest",
+        guests: GUESTS,
+        nodesPerGuest: CP + WORKERS,
+        ready: ready.size,
+        readySeconds: { p50: round(percentile(readyAt, 50)), p99: round(percentile(readyAt, 99)) },
+        readyAfterLastVmSeconds: {
+          p50: round(percentile(after, 50)),
+          p99: round(percentile(after, 99)),
+          max: round(after.at(-1) ?? Number.NaN),
+        },
+        rssMiBPerGuest: {
+          p50: percentile(
+            [...perGuest].sort((a, b) => a - b),
+            50,
+          ),
+          max: Math.max(...perGuest),
+        },
+        processesPerGuest: round(processes / GUESTS, 1),
+        managerRssMiB: managerRss,
+        afterDelete: { processes: leftProcesses, stateDirs: leftDirs },
+        target: { readyAfterLastVmSeconds: 20, rssMiBPerGuest: 400 },
+        met:
+          ready.size === GUESTS &&
+          (after.at(-1) ?? Number.POSITIVE_INFINITY) <= 20 &&
+          Math.max(...perGuest) <= 400 &&
+          leftProcesses === 0,
+        environment: await environment(client),
+      }),
+    );
+  } finally {
+    await sim.stop();
+    // Whatever a failed run left: exactly the processes under this run's state directory.
+    for (const p of pidsUnder(stateDir)) process.kill(p, "SIGKILL");
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}
