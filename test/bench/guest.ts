@@ -146,7 +146,9 @@ export async function guest(): Promise<void> {
     await until(
       "namespace bound",
       async () =>
-        !!(await client.get(Namespaces, NS)).metadata?.annotations?.["vsphere.pacific.dev/storage-classes"],
+        !!(await client.get(Namespaces, NS).catch(() => undefined))?.metadata?.annotations?.[
+          "vsphere.pacific.dev/storage-classes"
+        ],
       120_000,
     );
 
