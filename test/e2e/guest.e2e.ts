@@ -216,7 +216,8 @@ describe("a TKC's guest control plane (runtime local)", () => {
           kcp.status?.ready === true &&
           cond(kcp, "Available")?.status === "True" &&
           cond(c, "ControlPlaneInitialized")?.status === "True" &&
-          cond(t, "GuestControlPlaneReady")?.status === "True"
+          cond(t, "GuestControlPlaneReady")?.status === "True" &&
+          cond(t, "Ready")?.status === "True"
         );
       },
       30_000,

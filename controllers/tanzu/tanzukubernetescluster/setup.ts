@@ -39,6 +39,7 @@ const kcpRead = changedIn((o) => [
   readyOf(o),
   (o as KubeadmControlPlane).status?.version,
   (o as KubeadmControlPlane).status?.initialized,
+  (o as KubeadmControlPlane).status?.conditions?.find((c) => c.type === "Available"),
   o.metadata?.annotations?.[GuestAnnotations.apiServerReady],
   o.metadata?.annotations?.[GuestAnnotations.apiServerVersion],
 ]);

@@ -4,7 +4,7 @@ import { GuestAnnotations } from "../../api/contracts.ts";
 import type { KubeadmControlPlane } from "../../api/controlplane/kubeadmcontrolplane.ts";
 import type { TanzuKubernetesCluster } from "../../api/run/tanzukubernetescluster.ts";
 import type { TanzuKubernetesRelease } from "../../api/run/tanzukubernetesrelease.ts";
-import { markGuestControlPlaneReady } from "./status.ts";
+import { markControlPlaneReady, markGuestControlPlaneReady } from "./status.ts";
 
 const tkc = (): TanzuKubernetesCluster =>
   ({ metadata: { name: "tkc-1", namespace: "dev" }, spec: { topology: {} } }) as TanzuKubernetesCluster;
@@ -69,5 +69,39 @@ describe("GuestControlPlaneReady", () => {
     markGuestControlPlaneReady(t, "local", same, release);
     expect(cond(t)).toMatchObject({ status: "True", reason: "Ready" });
     expect(cond(t)?.message).toBeUndefined();
+  });
+});
+
+describe("ControlPlaneReady", () => {
+  const t = "2026-01-01T00:00:00Z";
+  it("mirrors a False Available of the KCP (a guest that does not answer), else its Ready", () => {
+    const obj = tkc();
+    const k = kcp({}, true);
+    k.status = {
+      ...k.status,
+      conditions: [
+        { type: "Ready", status: "True", lastTransitionTime: t },
+        {
+          type: "Available",
+          status: "False",
+          severity: "Warning",
+          reason: "APIServerNotReady",
+          message: "the guest API server does not answer /readyz",
+          lastTransitionTime: t,
+        },
+      ],
+    } as KubeadmControlPlane["status"];
+    markControlPlaneReady(obj, k);
+    expect(obj.status?.conditions?.find((c) => c.type === "ControlPlaneReady")).toMatchObject({
+      status: "False",
+      severity: "Warning",
+      reason: "APIServerNotReady",
+    });
+    k.status = {
+      ...k.status,
+      conditions: [{ type: "Ready", status: "True", lastTransitionTime: t }],
+    } as KubeadmControlPlane["status"];
+    markControlPlaneReady(obj, k);
+    expect(obj.status?.conditions?.find((c) => c.type === "ControlPlaneReady")?.status).toBe("True");
   });
 });

@@ -40,8 +40,15 @@ export function markReleaseCompatible(
   }
 }
 
+/**
+ * ControlPlaneReady: the KCP's Ready — or its Available when that is False (a guest API server that
+ * does not answer, runtime local: docs/guest-clusters.md), so that Ready says the cluster is usable.
+ */
 export function markControlPlaneReady(obj: TanzuKubernetesCluster, kcp: KubeadmControlPlane | undefined) {
-  const cp = readyOf(kcp);
+  const available = findCondition(kcp?.status?.conditions as Condition[] | undefined, "Available") as
+    | V1Beta1Condition
+    | undefined;
+  const cp = available?.status === "False" ? available : readyOf(kcp);
   if (cp?.status === "True") markTrue(obj, "ControlPlaneReady", "Ready");
   else
     markFalse(
