@@ -74,6 +74,31 @@ const sumRss = (pids: number[]) =>
     1,
   );
 
+/** MiB by process name (etcd, kube-apiserver, kube-controller…, kube-scheduler) over `pids`. */
+function rssByName(pids: number[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const p of pids) {
+    try {
+      const name = readFileSync(`/proc/${p}/comm`, "utf8").trim();
+      out.set(name, (out.get(name) ?? 0) + (rssMiB(p) ?? 0));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** p50 over the guests of each process's RSS. */
+function medianByName(guests: Array<Map<string, number>>): Record<string, number> {
+  const names = new Set(guests.flatMap((g) => [...g.keys()]));
+  const out: Record<string, number> = {};
+  for (const n of names) {
+    const sorted = guests.map((g) => g.get(n) ?? 0).sort((a, b) => a - b);
+    out[n] = round(percentile(sorted, 50), 1);
+  }
+  return out;
+}
+
 /** True when the guest answers `get nodes` with `want` Nodes, all Ready. */
 async function guestReady(kubeconfig: string, want: number): Promise<boolean> {
   const kc = new k8s.KubeConfig();
@@ -200,6 +225,7 @@ export async function guest(): Promise<void> {
       .sort((a, b) => a - b);
     const readyAt = [...ready.values()].map((t) => (t - start) / 1000).sort((a, b) => a - b);
     const perGuest = names.map((n) => sumRss(pidsUnder(join(stateDir, NS, n)))).filter((x) => x > 0);
+    const byProcess = medianByName(names.map((n) => rssByName(pidsUnder(join(stateDir, NS, n)))));
     const managerRss = rssMiB(sim.pid());
     const processes = names.reduce((s, n) => s + pidsUnder(join(stateDir, NS, n)).length, 0);
 
@@ -229,6 +255,7 @@ export async function guest(): Promise<void> {
             50,
           ),
           max: Math.max(...perGuest),
+          byProcessP50: byProcess,
         },
         processesPerGuest: round(processes / GUESTS, 1),
         managerRssMiB: managerRss,
