@@ -74,6 +74,19 @@ const sumRss = (pids: number[]) =>
     1,
   );
 
+/** Private (anonymous) resident MiB of `pids`: what one more guest costs, the binaries' text being shared. */
+function anonMiB(pids: number[]): number {
+  let kb = 0;
+  for (const p of pids) {
+    try {
+      kb += Number(/RssAnon:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, "utf8"))?.[1] ?? 0);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return round(kb / 1024, 1);
+}
+
 /** MiB by process name (etcd, kube-apiserver, kube-controller…, kube-scheduler) over `pids`. */
 function rssByName(pids: number[]): Map<string, number> {
   const out = new Map<string, number>();
@@ -225,6 +238,7 @@ export async function guest(): Promise<void> {
       .sort((a, b) => a - b);
     const readyAt = [...ready.values()].map((t) => (t - start) / 1000).sort((a, b) => a - b);
     const perGuest = names.map((n) => sumRss(pidsUnder(join(stateDir, NS, n)))).filter((x) => x > 0);
+    const anon = names.map((n) => anonMiB(pidsUnder(join(stateDir, NS, n)))).sort((a, b) => a - b);
     const byProcess = medianByName(names.map((n) => rssByName(pidsUnder(join(stateDir, NS, n)))));
     const managerRss = rssMiB(sim.pid());
     const processes = names.reduce((s, n) => s + pidsUnder(join(stateDir, NS, n)).length, 0);
@@ -257,6 +271,8 @@ export async function guest(): Promise<void> {
           max: Math.max(...perGuest),
           byProcessP50: byProcess,
         },
+        // The same without the shared pages (the four binaries' text, mapped once for every guest).
+        privateMiBPerGuest: { p50: percentile(anon, 50), max: anon.at(-1) },
         processesPerGuest: round(processes / GUESTS, 1),
         managerRssMiB: managerRss,
         afterDelete: { processes: leftProcesses, stateDirs: leftDirs },
