@@ -6,7 +6,7 @@
 // scaled-down pool's Nodes are drained (pods evicted and run elsewhere) and deleted, and deleting
 // the TKC leaves no process, port or directory. Everything is read through kubectl with the
 // <tkc>-kubeconfig Secret, TLS verified. VIPs: 127.0.144.1-20 only.
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -94,15 +94,24 @@ const tkc = (): TanzuKubernetesCluster =>
     },
   }) as TanzuKubernetesCluster;
 
+/**
+ * kubectl against the guest, asynchronously: the manager runs in this process, and a synchronous
+ * child (kubectl rollout status, say) would freeze its heartbeats and pod runner meanwhile.
+ */
 const kubectl = (args: string[], input?: string) =>
-  execFileSync(kubectlBin, ["--kubeconfig", kubeconfigFile, ...args], {
-    encoding: "utf8",
-    input,
-    stdio: ["pipe", "pipe", "pipe"],
+  new Promise<string>((resolve, reject) => {
+    const child = execFile(
+      kubectlBin,
+      ["--kubeconfig", kubeconfigFile, ...args],
+      { encoding: "utf8", maxBuffer: 64 << 20 },
+      (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)),
+    );
+    child.stdin?.end(input ?? "");
   });
-const guestNodes = (): V1Node[] => JSON.parse(kubectl(["get", "nodes", "-o", "json"])).items;
-const guestPods = (selector: string): V1Pod[] =>
-  JSON.parse(kubectl(["get", "pods", "-n", "default", "-l", selector, "-o", "json"])).items;
+const guestNodes = async (): Promise<V1Node[]> =>
+  JSON.parse(await kubectl(["get", "nodes", "-o", "json"])).items;
+const guestPods = async (selector: string): Promise<V1Pod[]> =>
+  JSON.parse(await kubectl(["get", "pods", "-n", "default", "-l", selector, "-o", "json"])).items;
 const isReady = (n: V1Node) => n.status?.conditions?.find((c) => c.type === "Ready")?.status === "True";
 const isCp = (n: V1Node) => n.metadata?.labels?.[CP_ROLE] !== undefined;
 const workers = (nodes: V1Node[]) => nodes.filter((n) => !isCp(n));
@@ -268,7 +277,7 @@ describe("a TKC's guest Nodes are its Machines (runtime local)", () => {
     const nodes = await eventually(
       "6 Ready guest Nodes with pod CIDRs",
       async () => {
-        const ns_ = guestNodes();
+        const ns_ = await guestNodes();
         return ns_.length === 6 && ns_.every((n) => isReady(n) && n.spec?.podCIDR) ? ns_ : undefined;
       },
       240_000,
@@ -291,7 +300,7 @@ describe("a TKC's guest Nodes are its Machines (runtime local)", () => {
       expect(n.status?.capacity).toMatchObject({ cpu: "2", memory: "4Gi" });
     }
     // Leases renewed in kube-node-lease.
-    const leases = JSON.parse(kubectl(["get", "leases", "-n", "kube-node-lease", "-o", "json"]))
+    const leases = JSON.parse(await kubectl(["get", "leases", "-n", "kube-node-lease", "-o", "json"]))
       .items as Array<{
       metadata: { name: string };
       spec: { renewTime: string };
@@ -299,11 +308,11 @@ describe("a TKC's guest Nodes are its Machines (runtime local)", () => {
     expect(leases.map((l) => l.metadata.name).sort()).toEqual(nodes.map((n) => n.metadata?.name).sort());
 
     // 4 nginx replicas: Running on workers only, pod IPs inside their nodes' pod CIDRs.
-    kubectl(["apply", "-f", "-"], nginx);
+    await kubectl(["apply", "-f", "-"], nginx);
     const pods = await eventually(
       "4 web pods Running",
       async () => {
-        const ps = guestPods("app=web");
+        const ps = await guestPods("app=web");
         return ps.length === 4 && ps.every((p) => p.status?.phase === "Running" && p.status.podIP)
           ? ps
           : undefined;
@@ -324,7 +333,7 @@ describe("a TKC's guest Nodes are its Machines (runtime local)", () => {
     const five = await eventually(
       "5 Ready worker Nodes",
       async () => {
-        const ws = workers(guestNodes());
+        const ws = workers(await guestNodes());
         return ws.length === 5 && ws.every((n) => isReady(n) && n.spec?.podCIDR) ? ws : undefined;
       },
       240_000,
@@ -336,12 +345,12 @@ describe("a TKC's guest Nodes are its Machines (runtime local)", () => {
     const firstWorkers = new Set(workers(nodes).map((n) => n.metadata?.name ?? ""));
     const newWorkers = five.map((n) => n.metadata?.name ?? "").filter((n) => !firstWorkers.has(n));
     expect(newWorkers.length).toBe(2);
-    kubectl(["rollout", "restart", "deployment/web", "-n", "default"]);
+    await kubectl(["rollout", "restart", "deployment/web", "-n", "default"]);
     try {
-      kubectl(["rollout", "status", "deployment/web", "-n", "default", "--timeout=120s"]);
+      await kubectl(["rollout", "status", "deployment/web", "-n", "default", "--timeout=120s"]);
     } catch (e) {
-      console.info(kubectl(["get", "pods,nodes,rs,deploy", "-A", "-o", "wide"]));
-      console.info(kubectl(["get", "pods", "-n", "default", "-o", "yaml"]));
+      console.info(await kubectl(["get", "pods,nodes,rs,deploy", "-A", "-o", "wide"]));
+      console.info(await kubectl(["get", "pods", "-n", "default", "-o", "yaml"]));
       throw e;
     }
 
@@ -352,7 +361,7 @@ describe("a TKC's guest Nodes are its Machines (runtime local)", () => {
     await eventually(
       `Node ${victim} not Ready`,
       async () => {
-        const n = guestNodes().find((x) => x.metadata?.name === victim);
+        const n = (await guestNodes()).find((x) => x.metadata?.name === victim);
         return n && !isReady(n);
       },
       150_000,
@@ -361,7 +370,7 @@ describe("a TKC's guest Nodes are its Machines (runtime local)", () => {
     console.info(JSON.stringify({ guestNodes: { notReadyAfterPowerOffMs: Date.now() - t1 } }));
 
     // Scale down to 3: the removed Nodes are drained (their pods evicted and run elsewhere), then deleted.
-    const before = new Set(workers(guestNodes()).map((n) => n.metadata?.name ?? ""));
+    const before = new Set(workers(await guestNodes()).map((n) => n.metadata?.name ?? ""));
     // Watch the drain from inside the guest: which Nodes were cordoned, which pods were evicted
     // (the Eviction API marks them DisruptionTarget) and on which Node they were.
     const guestKc = new KubeConfig();
@@ -390,7 +399,7 @@ describe("a TKC's guest Nodes are its Machines (runtime local)", () => {
     const after = await eventually(
       "3 worker Nodes",
       async () => {
-        const ws = workers(guestNodes());
+        const ws = workers(await guestNodes());
         return ws.length === 3 ? ws : undefined;
       },
       240_000,
@@ -401,7 +410,7 @@ describe("a TKC's guest Nodes are its Machines (runtime local)", () => {
     await eventually(
       "4 web pods Running on remaining workers",
       async () => {
-        const ps = guestPods("app=web").filter((p) => !p.metadata?.deletionTimestamp);
+        const ps = (await guestPods("app=web")).filter((p) => !p.metadata?.deletionTimestamp);
         return (
           ps.length === 4 &&
           ps.every((p) => p.status?.phase === "Running" && !removed.includes(p.spec?.nodeName ?? ""))
