@@ -3,8 +3,9 @@
 // from the TKR, pod CIDRs from the guest's controller-manager, Leases renewed), a Deployment applied
 // inside the guest runs on the workers only with pod IPs from their pod CIDRs, a scaled-up pool
 // registers its new Nodes, a powered-off worker goes NotReady in the guest (its own KCM decides), a
-// scaled-down pool's Nodes are drained (pods evicted and run elsewhere) and deleted, and deleting
-// the TKC leaves no process, port or directory. Everything is read through kubectl with the
+// scaled-down pool's Nodes are drained (pods evicted and run elsewhere) and deleted, a TKR upgrade
+// replaces every Node by one of the new kubelet version, and deleting the TKC leaves no process,
+// port or directory. Everything is read through kubectl with the
 // <tkc>-kubeconfig Secret, TLS verified. VIPs: 127.0.144.1-20 only.
 import { execFile, execFileSync } from "node:child_process";
 import {
@@ -48,6 +49,7 @@ const ns = `gnodes-${suffix}`;
 const hosts = ["a", "b", "c"].map((x) => `gnodes-${suffix}-esx-${x}`);
 const TKC = "tkc-n";
 const V123 = "v1.23.8---vmware.3-tkg.1";
+const V124 = "v1.24.11---vmware.1-fips.1-tkg.1";
 const CP_ROLE = "node-role.kubernetes.io/control-plane";
 const printDir = (tool: string) =>
   execFileSync("bash", [join(root, "hack", "build-tools.sh"), "--print-dir", tool], {
@@ -433,6 +435,45 @@ describe("a TKC's guest Nodes are its Machines (runtime local)", () => {
     console.info(
       JSON.stringify({ guestNodes: { removed, cordoned: [...cordoned], evicted: onRemoved.length } }),
     );
+
+    // A TKR upgrade rolls every Machine: old Nodes drained and removed, new ones with the new
+    // kubelet version; the web pods move with the drains and keep running.
+    const oldNodes = new Set((await guestNodes()).map((n) => n.metadata?.name ?? ""));
+    await client.patch(TanzuKubernetesClusterResource, TKC, ns, {
+      spec: { topology: { controlPlane: { tkr: { reference: { name: V124 } } } } },
+    });
+    const t2 = Date.now();
+    const upgraded = await eventually(
+      "6 Ready Nodes of v1.24.11+vmware.1, none of the old ones",
+      async () => {
+        const ns_ = await guestNodes();
+        return ns_.length === 6 &&
+          ns_.every(
+            (n) =>
+              isReady(n) &&
+              n.status?.nodeInfo?.kubeletVersion === "v1.24.11+vmware.1" &&
+              !oldNodes.has(n.metadata?.name ?? ""),
+          )
+          ? ns_
+          : undefined;
+      },
+      480_000,
+      2000,
+    );
+    expect(upgraded.filter(isCp).length).toBe(3);
+    await eventually(
+      "4 web pods Running on upgraded workers",
+      async () => {
+        const ps = (await guestPods("app=web")).filter((p) => !p.metadata?.deletionTimestamp);
+        return (
+          ps.length === 4 &&
+          ps.every((p) => p.status?.phase === "Running" && !oldNodes.has(p.spec?.nodeName ?? ""))
+        );
+      },
+      120_000,
+      1000,
+    );
+    console.info(JSON.stringify({ guestNodes: { upgradeRolledMs: Date.now() - t2 } }));
 
     // Delete the TKC: no process, port or directory of the guest is left.
     const guestDir = join(stateDir, ns, TKC);
