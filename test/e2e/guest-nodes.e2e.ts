@@ -211,6 +211,14 @@ async function lockVipPool(timeoutMs: number): Promise<void> {
   );
 }
 
+const webPdb = `apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: { name: web, namespace: default }
+spec:
+  minAvailable: 3
+  selector: { matchLabels: { app: web } }
+`;
+
 beforeAll(async () => {
   await lockVipPool(1_200_000);
   installChart("--set", "guestClusters.runtime=local");
@@ -397,6 +405,28 @@ describe("a TKC's guest Nodes are its Machines (runtime local)", () => {
     nodeInformer.start();
     podInformer.start();
     await Promise.all([nodeInformer.waitForSync(), podInformer.waitForSync()]);
+    // A PodDisruptionBudget of 3 healthy web pods: the drain's evictions are refused (429) while one
+    // more would break it, so at least 3 stay Ready throughout.
+    await kubectl(["apply", "-f", "-"], webPdb);
+    await eventually("the PDB counted", async () => {
+      const pdb = JSON.parse(await kubectl(["get", "pdb", "web", "-n", "default", "-o", "json"]));
+      return pdb.status?.observedGeneration === pdb.metadata?.generation && pdb.status?.expectedPods === 4;
+    });
+    const healthy = () =>
+      podInformer.store
+        .list()
+        .filter(
+          (p) =>
+            !p.metadata?.deletionTimestamp &&
+            p.status?.phase === "Running" &&
+            p.status.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
+        ).length;
+    const healthyAtStart = healthy();
+    let minHealthy = healthyAtStart;
+    const sample = () => {
+      minHealthy = Math.min(minHealthy, healthy());
+    };
+    podInformer.addHandler({ add: sample, update: sample, delete: sample });
     await setPoolReplicas(3);
     const after = await eventually(
       "3 worker Nodes",
@@ -424,6 +454,8 @@ describe("a TKC's guest Nodes are its Machines (runtime local)", () => {
 
     nodeInformer.stop();
     podInformer.stop();
+    if (healthyAtStart >= 3)
+      expect(minHealthy, "healthy web pods during the drain").toBeGreaterThanOrEqual(3);
     expect(removed.sort()).toEqual([...newWorkers].sort()); // a scale-down removes the newest Machines
     expect(
       removed.every((n) => cordoned.has(n)),
@@ -433,7 +465,15 @@ describe("a TKC's guest Nodes are its Machines (runtime local)", () => {
     expect(onRemoved.length).toBeGreaterThan(0);
     for (const uid of onRemoved) expect(evictedFrom.has(uid), `pod ${uid} evicted`).toBe(true);
     console.info(
-      JSON.stringify({ guestNodes: { removed, cordoned: [...cordoned], evicted: onRemoved.length } }),
+      JSON.stringify({
+        guestNodes: {
+          removed,
+          cordoned: [...cordoned],
+          evicted: onRemoved.length,
+          healthyAtStart,
+          minHealthy,
+        },
+      }),
     );
 
     // A TKR upgrade rolls every Machine: old Nodes drained and removed, new ones with the new
