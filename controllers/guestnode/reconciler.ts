@@ -18,7 +18,7 @@ import type { Client } from "../runtime/client.ts";
 import { ClusterSet, type Cluster as RuntimeCluster } from "../runtime/cluster.ts";
 import { rfc3339 } from "../runtime/conditions.ts";
 import type { Reconciler, Request, Result } from "../runtime/controller.ts";
-import { apiStatus, ignoreAlreadyExists, ignoreNotFound } from "../runtime/errors.ts";
+import { apiStatus, ignoreNotFound, isAlreadyExists } from "../runtime/errors.ts";
 import { ensureFinalizer, removeFinalizer } from "../runtime/finalizers.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { Metrics } from "../runtime/metrics.ts";
@@ -166,8 +166,12 @@ export class GuestNodeReconciler implements Reconciler {
         if (vm && !vm.metadata.deletionTimestamp)
           await ensureFinalizer(this.client, VirtualMachineResource, vm, DRAIN_FINALIZER);
         if (!node) {
-          await guest.client.create(Nodes, desiredGuestNode(view, new Date())).catch(ignoreAlreadyExists);
-          log.info({ node: plan.node }, "guest node registered");
+          // The cache may not show our create yet: AlreadyExists is that, not a failure.
+          const made = await guest.client.create(Nodes, desiredGuestNode(view, new Date())).then(
+            () => true,
+            (e) => (isAlreadyExists(e) ? false : Promise.reject(e)),
+          );
+          if (made) log.info({ node: plan.node }, "guest node registered");
         } else if (needsReadyStatus(node)) {
           // Back from an outage: the kubelet posts Ready again (the KCM had marked it Unknown).
           await guest.client.patch(

@@ -3,10 +3,11 @@
 // from the TKR, pod CIDRs from the guest's controller-manager, Leases renewed), a Deployment applied
 // inside the guest runs on the workers only with pod IPs from their pod CIDRs, a scaled-up pool
 // registers its new Nodes, a powered-off worker goes NotReady in the guest (its own KCM decides), a
-// scaled-down pool's Nodes are drained (pods evicted and run elsewhere) and deleted, and deleting
-// the TKC leaves no process, port or directory. Everything is read through kubectl with the
+// scaled-down pool's Nodes are drained (pods evicted and run elsewhere) and deleted, a TKR upgrade
+// replaces every Node by one of the new kubelet version, and deleting the TKC leaves no process,
+// port or directory. Everything is read through kubectl with the
 // <tkc>-kubeconfig Secret, TLS verified. VIPs: 127.0.144.1-20 only.
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -48,6 +49,7 @@ const ns = `gnodes-${suffix}`;
 const hosts = ["a", "b", "c"].map((x) => `gnodes-${suffix}-esx-${x}`);
 const TKC = "tkc-n";
 const V123 = "v1.23.8---vmware.3-tkg.1";
+const V124 = "v1.24.11---vmware.1-fips.1-tkg.1";
 const CP_ROLE = "node-role.kubernetes.io/control-plane";
 const printDir = (tool: string) =>
   execFileSync("bash", [join(root, "hack", "build-tools.sh"), "--print-dir", tool], {
@@ -94,15 +96,24 @@ const tkc = (): TanzuKubernetesCluster =>
     },
   }) as TanzuKubernetesCluster;
 
+/**
+ * kubectl against the guest, asynchronously: the manager runs in this process, and a synchronous
+ * child (kubectl rollout status, say) would freeze its heartbeats and pod runner meanwhile.
+ */
 const kubectl = (args: string[], input?: string) =>
-  execFileSync(kubectlBin, ["--kubeconfig", kubeconfigFile, ...args], {
-    encoding: "utf8",
-    input,
-    stdio: ["pipe", "pipe", "pipe"],
+  new Promise<string>((resolve, reject) => {
+    const child = execFile(
+      kubectlBin,
+      ["--kubeconfig", kubeconfigFile, ...args],
+      { encoding: "utf8", maxBuffer: 64 << 20 },
+      (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)),
+    );
+    child.stdin?.end(input ?? "");
   });
-const guestNodes = (): V1Node[] => JSON.parse(kubectl(["get", "nodes", "-o", "json"])).items;
-const guestPods = (selector: string): V1Pod[] =>
-  JSON.parse(kubectl(["get", "pods", "-n", "default", "-l", selector, "-o", "json"])).items;
+const guestNodes = async (): Promise<V1Node[]> =>
+  JSON.parse(await kubectl(["get", "nodes", "-o", "json"])).items;
+const guestPods = async (selector: string): Promise<V1Pod[]> =>
+  JSON.parse(await kubectl(["get", "pods", "-n", "default", "-l", selector, "-o", "json"])).items;
 const isReady = (n: V1Node) => n.status?.conditions?.find((c) => c.type === "Ready")?.status === "True";
 const isCp = (n: V1Node) => n.metadata?.labels?.[CP_ROLE] !== undefined;
 const workers = (nodes: V1Node[]) => nodes.filter((n) => !isCp(n));
@@ -200,6 +211,14 @@ async function lockVipPool(timeoutMs: number): Promise<void> {
   );
 }
 
+const webPdb = `apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: { name: web, namespace: default }
+spec:
+  minAvailable: 3
+  selector: { matchLabels: { app: web } }
+`;
+
 beforeAll(async () => {
   await lockVipPool(1_200_000);
   installChart("--set", "guestClusters.runtime=local");
@@ -268,7 +287,7 @@ describe("a TKC's guest Nodes are its Machines (runtime local)", () => {
     const nodes = await eventually(
       "6 Ready guest Nodes with pod CIDRs",
       async () => {
-        const ns_ = guestNodes();
+        const ns_ = await guestNodes();
         return ns_.length === 6 && ns_.every((n) => isReady(n) && n.spec?.podCIDR) ? ns_ : undefined;
       },
       240_000,
@@ -291,7 +310,7 @@ describe("a TKC's guest Nodes are its Machines (runtime local)", () => {
       expect(n.status?.capacity).toMatchObject({ cpu: "2", memory: "4Gi" });
     }
     // Leases renewed in kube-node-lease.
-    const leases = JSON.parse(kubectl(["get", "leases", "-n", "kube-node-lease", "-o", "json"]))
+    const leases = JSON.parse(await kubectl(["get", "leases", "-n", "kube-node-lease", "-o", "json"]))
       .items as Array<{
       metadata: { name: string };
       spec: { renewTime: string };
@@ -299,11 +318,11 @@ describe("a TKC's guest Nodes are its Machines (runtime local)", () => {
     expect(leases.map((l) => l.metadata.name).sort()).toEqual(nodes.map((n) => n.metadata?.name).sort());
 
     // 4 nginx replicas: Running on workers only, pod IPs inside their nodes' pod CIDRs.
-    kubectl(["apply", "-f", "-"], nginx);
+    await kubectl(["apply", "-f", "-"], nginx);
     const pods = await eventually(
       "4 web pods Running",
       async () => {
-        const ps = guestPods("app=web");
+        const ps = await guestPods("app=web");
         return ps.length === 4 && ps.every((p) => p.status?.phase === "Running" && p.status.podIP)
           ? ps
           : undefined;
@@ -324,7 +343,7 @@ describe("a TKC's guest Nodes are its Machines (runtime local)", () => {
     const five = await eventually(
       "5 Ready worker Nodes",
       async () => {
-        const ws = workers(guestNodes());
+        const ws = workers(await guestNodes());
         return ws.length === 5 && ws.every((n) => isReady(n) && n.spec?.podCIDR) ? ws : undefined;
       },
       240_000,
@@ -336,12 +355,12 @@ describe("a TKC's guest Nodes are its Machines (runtime local)", () => {
     const firstWorkers = new Set(workers(nodes).map((n) => n.metadata?.name ?? ""));
     const newWorkers = five.map((n) => n.metadata?.name ?? "").filter((n) => !firstWorkers.has(n));
     expect(newWorkers.length).toBe(2);
-    kubectl(["rollout", "restart", "deployment/web", "-n", "default"]);
+    await kubectl(["rollout", "restart", "deployment/web", "-n", "default"]);
     try {
-      kubectl(["rollout", "status", "deployment/web", "-n", "default", "--timeout=120s"]);
+      await kubectl(["rollout", "status", "deployment/web", "-n", "default", "--timeout=120s"]);
     } catch (e) {
-      console.info(kubectl(["get", "pods,nodes,rs,deploy", "-A", "-o", "wide"]));
-      console.info(kubectl(["get", "pods", "-n", "default", "-o", "yaml"]));
+      console.info(await kubectl(["get", "pods,nodes,rs,deploy", "-A", "-o", "wide"]));
+      console.info(await kubectl(["get", "pods", "-n", "default", "-o", "yaml"]));
       throw e;
     }
 
@@ -352,7 +371,7 @@ describe("a TKC's guest Nodes are its Machines (runtime local)", () => {
     await eventually(
       `Node ${victim} not Ready`,
       async () => {
-        const n = guestNodes().find((x) => x.metadata?.name === victim);
+        const n = (await guestNodes()).find((x) => x.metadata?.name === victim);
         return n && !isReady(n);
       },
       150_000,
@@ -361,7 +380,7 @@ describe("a TKC's guest Nodes are its Machines (runtime local)", () => {
     console.info(JSON.stringify({ guestNodes: { notReadyAfterPowerOffMs: Date.now() - t1 } }));
 
     // Scale down to 3: the removed Nodes are drained (their pods evicted and run elsewhere), then deleted.
-    const before = new Set(workers(guestNodes()).map((n) => n.metadata?.name ?? ""));
+    const before = new Set(workers(await guestNodes()).map((n) => n.metadata?.name ?? ""));
     // Watch the drain from inside the guest: which Nodes were cordoned, which pods were evicted
     // (the Eviction API marks them DisruptionTarget) and on which Node they were.
     const guestKc = new KubeConfig();
@@ -386,11 +405,33 @@ describe("a TKC's guest Nodes are its Machines (runtime local)", () => {
     nodeInformer.start();
     podInformer.start();
     await Promise.all([nodeInformer.waitForSync(), podInformer.waitForSync()]);
+    // A PodDisruptionBudget of 3 healthy web pods: the drain's evictions are refused (429) while one
+    // more would break it, so at least 3 stay Ready throughout.
+    await kubectl(["apply", "-f", "-"], webPdb);
+    await eventually("the PDB counted", async () => {
+      const pdb = JSON.parse(await kubectl(["get", "pdb", "web", "-n", "default", "-o", "json"]));
+      return pdb.status?.observedGeneration === pdb.metadata?.generation && pdb.status?.expectedPods === 4;
+    });
+    const healthy = () =>
+      podInformer.store
+        .list()
+        .filter(
+          (p) =>
+            !p.metadata?.deletionTimestamp &&
+            p.status?.phase === "Running" &&
+            p.status.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
+        ).length;
+    const healthyAtStart = healthy();
+    let minHealthy = healthyAtStart;
+    const sample = () => {
+      minHealthy = Math.min(minHealthy, healthy());
+    };
+    podInformer.addHandler({ add: sample, update: sample, delete: sample });
     await setPoolReplicas(3);
     const after = await eventually(
       "3 worker Nodes",
       async () => {
-        const ws = workers(guestNodes());
+        const ws = workers(await guestNodes());
         return ws.length === 3 ? ws : undefined;
       },
       240_000,
@@ -401,7 +442,7 @@ describe("a TKC's guest Nodes are its Machines (runtime local)", () => {
     await eventually(
       "4 web pods Running on remaining workers",
       async () => {
-        const ps = guestPods("app=web").filter((p) => !p.metadata?.deletionTimestamp);
+        const ps = (await guestPods("app=web")).filter((p) => !p.metadata?.deletionTimestamp);
         return (
           ps.length === 4 &&
           ps.every((p) => p.status?.phase === "Running" && !removed.includes(p.spec?.nodeName ?? ""))
@@ -413,6 +454,8 @@ describe("a TKC's guest Nodes are its Machines (runtime local)", () => {
 
     nodeInformer.stop();
     podInformer.stop();
+    if (healthyAtStart >= 3)
+      expect(minHealthy, "healthy web pods during the drain").toBeGreaterThanOrEqual(3);
     expect(removed.sort()).toEqual([...newWorkers].sort()); // a scale-down removes the newest Machines
     expect(
       removed.every((n) => cordoned.has(n)),
@@ -422,8 +465,55 @@ describe("a TKC's guest Nodes are its Machines (runtime local)", () => {
     expect(onRemoved.length).toBeGreaterThan(0);
     for (const uid of onRemoved) expect(evictedFrom.has(uid), `pod ${uid} evicted`).toBe(true);
     console.info(
-      JSON.stringify({ guestNodes: { removed, cordoned: [...cordoned], evicted: onRemoved.length } }),
+      JSON.stringify({
+        guestNodes: {
+          removed,
+          cordoned: [...cordoned],
+          evicted: onRemoved.length,
+          healthyAtStart,
+          minHealthy,
+        },
+      }),
     );
+
+    // A TKR upgrade rolls every Machine: old Nodes drained and removed, new ones with the new
+    // kubelet version; the web pods move with the drains and keep running.
+    const oldNodes = new Set((await guestNodes()).map((n) => n.metadata?.name ?? ""));
+    await client.patch(TanzuKubernetesClusterResource, TKC, ns, {
+      spec: { topology: { controlPlane: { tkr: { reference: { name: V124 } } } } },
+    });
+    const t2 = Date.now();
+    const upgraded = await eventually(
+      "6 Ready Nodes of v1.24.11+vmware.1, none of the old ones",
+      async () => {
+        const ns_ = await guestNodes();
+        return ns_.length === 6 &&
+          ns_.every(
+            (n) =>
+              isReady(n) &&
+              n.status?.nodeInfo?.kubeletVersion === "v1.24.11+vmware.1" &&
+              !oldNodes.has(n.metadata?.name ?? ""),
+          )
+          ? ns_
+          : undefined;
+      },
+      480_000,
+      2000,
+    );
+    expect(upgraded.filter(isCp).length).toBe(3);
+    await eventually(
+      "4 web pods Running on upgraded workers",
+      async () => {
+        const ps = (await guestPods("app=web")).filter((p) => !p.metadata?.deletionTimestamp);
+        return (
+          ps.length === 4 &&
+          ps.every((p) => p.status?.phase === "Running" && !oldNodes.has(p.spec?.nodeName ?? ""))
+        );
+      },
+      120_000,
+      1000,
+    );
+    console.info(JSON.stringify({ guestNodes: { upgradeRolledMs: Date.now() - t2 } }));
 
     // Delete the TKC: no process, port or directory of the guest is left.
     const guestDir = join(stateDir, ns, TKC);
