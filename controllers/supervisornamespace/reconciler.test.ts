@@ -17,7 +17,7 @@ import {
   ResourceQuotas,
   RoleBindings,
 } from "../runtime/resource.ts";
-import { byControllerUid } from "../runtime/store.ts";
+import { byControllerUid, Store } from "../runtime/store.ts";
 import { FakeClient } from "../runtime/testing/fakeclient.ts";
 import { storeFrom } from "../runtime/testing/stores.ts";
 import { type Caches, OWNER_INDEX, SupervisorNamespaceReconciler } from "./reconciler.ts";
@@ -115,6 +115,18 @@ describe("SupervisorNamespaceReconciler", () => {
       "limits.cpu": "4",
       "services.loadbalancers": "16",
     });
+  });
+
+  it("takes an AlreadyExists on a quota the cache has not seen yet as its own create: no read, no failure", async () => {
+    // The chart grants no get on quotas or LimitRanges (a read is refused, 403), and there is
+    // nothing to read: the informer only lags a create of this controller's.
+    const fake = new FakeClient([SupervisorNamespaceResource, svns]);
+    const { reconcile } = harness(fake);
+    await reconcile();
+    fake.get = () => Promise.reject(new ApiError(403, "Forbidden", "no get on resourcequotas"));
+    const before = fake.actions.length;
+    await expect(reconcile({ quotas: new Store() })).resolves.toBeUndefined();
+    expect(fake.actions.slice(before).map((a) => `${a.verb} ${a.kind}`)).toEqual(["create ResourceQuota"]);
   });
 
   it("reports 0 used in a Namespace it just made: kube-controller-manager's first count is no second status write", async () => {

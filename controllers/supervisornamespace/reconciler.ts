@@ -65,6 +65,12 @@ import {
   vmServiceUnavailableVerdict,
 } from "./status.ts";
 
+/**
+ * Children whose informers hold every object of the kind (setup.ts), so a missing one is never a
+ * stranger's to take back — unlike RoleBindings and NetworkPolicies, cached by Pacific's label.
+ */
+const FULLY_CACHED = new Set([ResourceQuotas.kind, LimitRanges.kind]);
+
 /** The index (by controller owner uid) of the RoleBinding and VirtualMachineClass caches. */
 export const OWNER_INDEX = "controllerUid";
 /** While the namespace controller empties a Namespace, look again this often. */
@@ -265,6 +271,9 @@ export class SupervisorNamespaceReconciler implements Reconciler {
       await ensureChild(this.client, rt, want, current, diff);
     } catch (e) {
       if (current || !isAlreadyExists(e)) throw e;
+      // A kind cached in full that the cache misses is one this controller made a moment ago and
+      // the informer has not delivered yet: its event brings the namespace back (no read needed).
+      if (FULLY_CACHED.has(rt.kind)) return;
       const m = want.metadata ?? {};
       const live = await this.client.get(rt, m.name ?? "", m.namespace);
       const roleRef = (o: T) => (o as { roleRef?: unknown }).roleRef;
