@@ -8,7 +8,12 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["controllers/**/*.test.ts", "hack/**/*.test.ts", "test/bench/**/*.test.ts", "test/docs.test.ts"],
+          include: [
+            "controllers/**/*.test.ts",
+            "hack/**/*.test.ts",
+            "test/bench/**/*.test.ts",
+            "test/docs.test.ts",
+          ],
           environment: "node",
         },
       },
