@@ -52,13 +52,16 @@ describe("quietWait", () => {
 
   it("a new binding waits without a status while its Supervisor Namespace is being configured", () => {
     expect(quietWait(created(60_000), svns, now)).toBe(2_000);
-    expect(quietWait(created(0), configured, now)).toBeUndefined(); // configured, still no Namespace: said
+    // configured and still no Namespace: said once the binding's first seconds are over
+    expect(quietWait(created(1_000), configured, now)).toBe(2_000);
+    expect(quietWait(created(NEW_BINDING_GRACE_MS), configured, now)).toBeUndefined();
     const removing = { ...svns, metadata: { ...svns.metadata, deletionTimestamp: new Date(now) } };
-    expect(quietWait(created(0), removing, now)).toBeUndefined();
+    expect(quietWait(created(NEW_BINDING_GRACE_MS), removing, now)).toBeUndefined();
   });
 
-  it("a Supervisor Namespace not in the cache is waited for only in the binding's first seconds", () => {
-    expect(quietWait(created(1_000), undefined, now)).toBe(NEW_BINDING_GRACE_MS - 1_000);
+  it("a Supervisor Namespace or Namespace not in the cache is waited for only in the binding's first seconds", () => {
+    expect(quietWait(created(1_000), undefined, now)).toBe(2_000);
+    expect(quietWait(created(NEW_BINDING_GRACE_MS - 1_000), undefined, now)).toBe(1_000);
     expect(quietWait(created(NEW_BINDING_GRACE_MS - 50), undefined, now)).toBe(100);
     expect(quietWait(created(NEW_BINDING_GRACE_MS), undefined, now)).toBeUndefined();
   });

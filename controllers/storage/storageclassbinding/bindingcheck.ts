@@ -38,7 +38,7 @@ export function classRefusal(sc: V1StorageClass): Refusal | undefined {
 export const boundReason = (b: StorageClassBinding): string | undefined =>
   b.status?.conditions?.find((c) => c.type === "Bound")?.reason;
 
-/** How long a new binding waits, without a status, for its Supervisor Namespace to appear. */
+/** How long a new binding waits, without a status, for its Supervisor Namespace and Namespace to appear. */
 export const NEW_BINDING_GRACE_MS = 5_000;
 
 /**
@@ -46,9 +46,10 @@ export const NEW_BINDING_GRACE_MS = 5_000;
  * NamespaceNotFound or NamespaceNotReady that the next second replaces by Bound is one API write per
  * binding that says nothing (bench namespaces: 2.05 status writes per binding). It waits while its
  * Supervisor Namespace is still being configured (no configStatus: the reconcile that makes the
- * Namespace has not finished), or, for a Supervisor Namespace not in the cache yet (created a moment
- * before the binding), for NEW_BINDING_GRACE_MS after its creation. Returns when to look again, or
- * undefined to report now.
+ * Namespace has not finished), and in any case for NEW_BINDING_GRACE_MS after its creation (the
+ * Supervisor Namespace or the Namespace made a moment before, not in this cache yet). Returns when
+ * to look again (the Namespace's and the Supervisor Namespace's events wake it sooner), or undefined
+ * to report now.
  */
 export function quietWait(
   b: StorageClassBinding,
@@ -56,8 +57,7 @@ export function quietWait(
   now: number,
 ): number | undefined {
   if (b.status !== undefined) return undefined;
-  if (svns)
-    return !svns.metadata.deletionTimestamp && svns.status?.configStatus === undefined ? 2_000 : undefined;
+  if (svns && !svns.metadata.deletionTimestamp && svns.status?.configStatus === undefined) return 2_000;
   const left = new Date(b.metadata.creationTimestamp ?? 0).getTime() + NEW_BINDING_GRACE_MS - now;
-  return left > 0 ? Math.max(100, left) : undefined;
+  return left > 0 ? Math.min(2_000, Math.max(100, left)) : undefined;
 }
