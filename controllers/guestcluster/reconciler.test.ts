@@ -181,4 +181,27 @@ describe("guest-cluster reconciler", () => {
     await pass();
     expect(annotations(c)?.[GuestAnnotations.apiServerReady]).toBe("False");
   });
+
+  it("completes a PKI set a killed manager left half made, keeping the parts it has", async () => {
+    // A manager killed between the four creates leaves e.g. only <cluster>-ca: the next one makes
+    // the other three (never a second CA) and starts the guest, instead of waiting forever.
+    const c = seed();
+    const rt = new FakeRuntime();
+    const first = driver(c, rt);
+    await first();
+    const ca = c.peek(Secrets, "c1-ca", NS);
+    for (const part of ["etcd", "proxy", "sa"]) await c.delete(Secrets, `c1-${part}`, NS);
+    const before = c.writes("Secret").length;
+
+    const pass = driver(c, rt); // a new manager: nothing remembered
+    expect(await pass()).toEqual({ requeueAfter: 500 });
+    const created = c
+      .writes("Secret")
+      .slice(before)
+      .filter((a) => a.verb === "create")
+      .map((a) => a.key)
+      .sort();
+    expect(created).toEqual(["dev/c1-etcd", "dev/c1-proxy", "dev/c1-sa"]);
+    expect(c.peek(Secrets, "c1-ca", NS)?.data).toEqual(ca?.data);
+  });
 });

@@ -175,14 +175,17 @@ export class GuestClusterReconciler implements Reconciler {
   private async ensurePki(ns: string, cluster: string, owner: SecretOwner): Promise<ClusterPki> {
     const cached = pkiFromSecrets(cluster, (n) => this.secrets.get(ns, n));
     if (cached) return cached;
-    const parts = ["ca", "etcd", "proxy", "sa"] as const;
-    const present = parts.filter((p) => this.secrets.get(ns, secretNames[p](cluster)));
-    if (present.length)
-      throw new Error(
-        `${ns}/${cluster}: PKI Secrets incomplete (have ${present.join(", ")}), waiting for the rest`,
-      );
-    const pki = await newClusterPki();
-    for (const s of pkiSecrets(ns, cluster, owner, pki)) await this.client.create(Secrets, s);
+    // The four parts are independent (three CAs and the service-account key pair), so a set that a
+    // killed manager left half made is completed: only the missing Secrets are created, and a part
+    // that exists is never made a second time. A create that loses a race with another manager
+    // (AlreadyExists) fails this pass; the next one reads the winner's from the cache.
+    const missing = pkiSecrets(ns, cluster, owner, await newClusterPki()).filter(
+      (s) => !this.secrets.get(ns, s.metadata?.name ?? ""),
+    );
+    await Promise.all(missing.map((s) => this.client.create(Secrets, s)));
+    const made = new Map(missing.map((s) => [s.metadata?.name, s]));
+    const pki = pkiFromSecrets(cluster, (n) => this.secrets.get(ns, n) ?? made.get(n));
+    if (!pki) throw new Error(`${ns}/${cluster}: a PKI Secret has no tls.crt or tls.key`);
     return pki;
   }
 

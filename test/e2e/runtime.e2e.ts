@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ESXiHost, ESXiHostResource } from "../../controllers/api/vsphere/esxihost.ts";
 import { loadConfig, type PacificConfig } from "../../controllers/config.ts";
 import { KubeClient, type KubeObject } from "../../controllers/runtime/client.ts";
+import { isAlreadyExists, isNotFound } from "../../controllers/runtime/errors.ts";
 import { Informer } from "../../controllers/runtime/informer.ts";
 import { silentLogger } from "../../controllers/runtime/log.ts";
 import { Manager } from "../../controllers/runtime/manager.ts";
@@ -127,9 +128,21 @@ describe.skipIf(!local)("informer under faults (local control plane)", () => {
     // While it is down the cache keeps answering.
     expect(names()).toEqual(["a", "b", "c"]);
     startMissing();
-    // Changes made right after the restart, before the informer's backoff lets it reconnect.
-    await client.delete(ConfigMaps, `${label}-b`, ns);
-    await client.create(ConfigMaps, configMap("d", label));
+    // Changes made right after the restart, before the informer's backoff lets it reconnect. This
+    // client may still hold a keep-alive socket to the stopped API server (EPIPE on a loaded
+    // machine): the writes are retried until they are answered, as any client would.
+    await eventually("b deleted", () =>
+      client.delete(ConfigMaps, `${label}-b`, ns).then(
+        () => true,
+        (e) => isNotFound(e) || Promise.reject(e),
+      ),
+    );
+    await eventually("d created", () =>
+      client.create(ConfigMaps, configMap("d", label)).then(
+        () => true,
+        (e) => isAlreadyExists(e) || Promise.reject(e),
+      ),
+    );
 
     await eventually(
       "informer converged after the restart",
