@@ -33,10 +33,10 @@ if [ $mode = kind ]; then
     --set image.repository=pacific --set image.tag=dev --set image.pullPolicy=Never --wait --timeout 5m
   kubectl -n $ns rollout status deploy/pacific --timeout=3m
 else
-  # VIPs on loopback. Guest clusters as local processes are opt-in while that runtime is in its first
-  # part: PACIFIC_GUEST_CLUSTERS=local npm run up (docs/guest-clusters.md).
+  # VIPs on loopback: each TKC's guest control plane runs as local processes on its VIP
+  # (docs/guest-clusters.md); PACIFIC_GUEST_CLUSTERS=none keeps TKCs without one.
   helm upgrade --install pacific charts/pacific -n $ns --create-namespace --set replicas=0 \
-    --set guestClusters.runtime="${PACIFIC_GUEST_CLUSTERS:-none}" --set network.vipPool=127.0.100.0/24 --wait
+    --set guestClusters.runtime="${PACIFIC_GUEST_CLUSTERS:-local}" --set network.vipPool=127.0.100.0/24 --wait
   say "manager (out of cluster, as ServiceAccount $ns/pacific)"
   bash hack/manager.sh start
 fi
@@ -57,6 +57,19 @@ kubectl wait --for=condition=Ready storageclassbinding --all --timeout=120s
 kubectl wait --for=condition=Ready vspherepod --all -A --timeout=120s
 kubectl -n dev-ns rollout status deployment/web --timeout=120s
 kubectl wait --for=condition=Ready tanzukubernetescluster --all -A --timeout=300s
+guest=""
+if [ $mode = local ] && [ "${PACIFIC_GUEST_CLUSTERS:-local}" = local ]; then
+  # The sample TKC's guest answers with its kubeconfig (TLS verified) once its six Nodes are Ready.
+  guest=$root/.cluster/tkc-1.kubeconfig
+  for attempt in $(seq 1 120); do
+    kubectl -n dev-ns get secret tkc-1-kubeconfig -o jsonpath='{.data.value}' | base64 -d >"$guest" 2>/dev/null || true
+    ready=$(kubectl --kubeconfig "$guest" get nodes --no-headers 2>/dev/null | awk '$2 == "Ready"' | wc -l)
+    [ "$ready" = 6 ] && break
+    [ "$attempt" = 120 ] && { echo "the guest cluster tkc-1 did not answer with 6 Ready Nodes" >&2; exit 1; }
+    sleep 1
+  done
+  kubectl --kubeconfig "$guest" get nodes
+fi
 
 say "running"
 kubectl get esx,svns,scb,vpod,tkc -A
@@ -81,6 +94,7 @@ Try:
   kubectl get esx,svns,vpod,tkc -A                  # hosts, namespaces, vSphere Pods, clusters
   kubectl get cluster,kcp,md,machine,vm -n dev-ns   # the TKC's Cluster API graph and its VMs
   kubectl get nodes -l vsphere.pacific.dev/esxi-host  # ESXi hosts as Nodes
+$( [ -n "$guest" ] && echo "  kubectl --kubeconfig $guest get nodes   # inside the guest cluster tkc-1 (from Secret dev-ns/tkc-1-kubeconfig)")
   kubectl patch esx esx-01 --type merge -p '{"spec":{"maintenanceMode":true}}'        # evacuate a host
   kubectl patch esx esx-02 --type merge -p '{"spec":{"simulation":{"heartbeats":false}}}'  # fail a host (HA after ~50 s)
 $( [ $mode = local ] && echo "  curl -s 127.0.0.1:8080/metrics | grep ^pacific_esxihost   # metrics; log: .cluster/manager.log" || echo "  kubectl -n $ns port-forward svc/pacific-metrics 8080   # then curl -k -H \"Authorization: Bearer \$(kubectl -n $ns create token pacific)\" https://localhost:8080/metrics (bind pacific-metrics-reader)")
