@@ -94,7 +94,12 @@ export class LeaderElector {
     if (this.leading) await this.release();
   }
 
-  private async release(): Promise<void> {
+  /**
+   * A renewal still in flight when stop() was called can land between the read and the write below
+   * (409): read again, a few times, rather than leave the lease to expire (seen once in CI: the next
+   * candidate waited out the 15 s lease).
+   */
+  private async release(attempts = 3): Promise<void> {
     try {
       const lease = await this.client.get<V1Lease>(Leases, this.cfg.name, this.cfg.namespace);
       if (lease.spec?.holderIdentity !== this.cfg.identity) return;
@@ -109,6 +114,7 @@ export class LeaderElector {
       await this.client.replace(Leases, lease);
       this.log.info({ lease: `${this.cfg.namespace}/${this.cfg.name}` }, "released leader lease");
     } catch (e) {
+      if (isConflict(e) && attempts > 1) return await this.release(attempts - 1);
       this.log.warn({ err: String(e) }, "could not release leader lease");
     } finally {
       this.setLeading(false);
