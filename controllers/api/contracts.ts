@@ -85,6 +85,12 @@ export const VMTemplateAnnotations = {
   storageClass: "vsphere.pacific.dev/storage-class",
   imageName: "vsphere.pacific.dev/vm-image",
 } as const;
+/**
+ * What a machine's kubelet registers its Node with — kubeadm's nodeRegistration (node labels,
+ * taints) — rides on the Machine as JSON, as the VM template does (Pacific has no KubeadmConfig
+ * kinds): shared/noderegistration.ts writes and reads it.
+ */
+export const NODE_REGISTRATION_ANNOTATION = "bootstrap.pacific.dev/node-registration";
 export const NODE_POOL_LABEL = "run.tanzu.vmware.com/node-pool";
 export const TKR_LABEL = "run.tanzu.vmware.com/tkr";
 export const CLUSTER_SECRET_TYPE = "cluster.x-k8s.io/secret";

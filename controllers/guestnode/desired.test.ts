@@ -1,8 +1,11 @@
 // The guest node agent's pure decisions: each Machine's plan, and the Node it registers.
+
 import { describe, expect, it } from "vitest";
 import type { Machine } from "../api/cluster/machine.ts";
+import { NODE_REGISTRATION_ANNOTATION } from "../api/contracts.ts";
 import type { VirtualMachine } from "../api/vmoperator/virtualmachine.ts";
 import type { VirtualMachineClass } from "../api/vmoperator/virtualmachineclass.ts";
+import { encodeNodeRegistration } from "../shared/noderegistration.ts";
 import {
   CONTROL_PLANE_ROLE,
   DEFAULT_DRAIN_TIMEOUT_MS,
@@ -107,19 +110,25 @@ describe("desiredGuestNode", () => {
     expect(n.status?.addresses?.[0]).toEqual({ type: "InternalIP", address: "10.244.0.5" });
   });
 
-  it("a worker Node carries its pool's labels and taints, not the control-plane role", () => {
-    const pool = {
-      name: "pool-1",
-      replicas: 3,
-      vmClass: "best-effort-small",
-      storageClass: "s",
+  it("a worker Node carries the labels and taints of its Machine's node registration, not the control-plane role", () => {
+    const m = machine("w1", false);
+    m.metadata.annotations = encodeNodeRegistration({
       labels: { tier: "web" },
-      taints: [{ key: "dedicated", value: "web", effect: "NoSchedule" as const, timeAdded: "x" }],
-    };
-    const n = desiredGuestNode(view(machine("w1", false), vm("w1"), { pool }), new Date(0));
+      taints: [{ key: "dedicated", value: "web", effect: "NoSchedule" }],
+    });
+    const n = desiredGuestNode(view(m, vm("w1")), new Date(0));
     expect(n.metadata?.labels?.tier).toBe("web");
     expect(n.metadata?.labels?.[CONTROL_PLANE_ROLE]).toBeUndefined();
     expect(n.spec?.taints).toEqual([{ key: "dedicated", value: "web", effect: "NoSchedule" }]);
+  });
+
+  it("a Machine without a registration (made before it was carried) registers with kubeadm's defaults", () => {
+    expect(desiredGuestNode(view(machine("w1", false), vm("w1")), new Date(0)).spec?.taints).toEqual([]);
+    const cp = machine("cp1", true);
+    cp.metadata.annotations = { [NODE_REGISTRATION_ANNOTATION]: "not json" };
+    expect(desiredGuestNode(view(cp, vm("cp1")), new Date(0)).spec?.taints).toEqual([
+      { key: CONTROL_PLANE_ROLE, effect: "NoSchedule" },
+    ]);
   });
 });
 

@@ -2,37 +2,39 @@
 // cluster (a Node that runs, one that has stopped heartbeating, one being drained away, or none
 // yet), and the Node a Machine registers — as a kubelet joining with kubeadm would: named after the
 // Machine's nodeRef, providerID vsphere://<biosUUID>, capacity from the VM class, kubelet version
-// from the Machine's (the TKR's) version, the control-plane role label and NoSchedule taint, the
-// node pool's labels and taints on workers.
+// from the Machine's (the TKR's) version, the control-plane role label, and the labels and taints
+// of the Machine's node registration (kubeadm's NoSchedule taint on control-plane nodes, the node
+// pool's labels and taints on workers: shared/noderegistration.ts).
 import type { V1Node, V1Taint } from "@kubernetes/client-node";
 import type { Machine } from "../api/cluster/machine.ts";
 import { CapiLabels } from "../api/contracts.ts";
-import type { TanzuKubernetesCluster } from "../api/run/tanzukubernetescluster.ts";
 import type { VirtualMachine } from "../api/vmoperator/virtualmachine.ts";
 import type { VirtualMachineClass } from "../api/vmoperator/virtualmachineclass.ts";
 import { rfc3339 } from "../runtime/conditions.ts";
 import { uuidFrom } from "../shared/ids.ts";
 import { readyConditions } from "../shared/kubelet/nodeconditions.ts";
+import {
+  CONTROL_PLANE_ROLE,
+  controlPlaneRegistration,
+  type NodeRegistration,
+  nodeRegistrationOf,
+} from "../shared/noderegistration.ts";
 import { bytes, formatBytes } from "../shared/quantity.ts";
 
 /** On the VM: its Node is drained and deleted in the guest before the VM may go. */
 export const DRAIN_FINALIZER = "guestnode.pacific.dev/drain";
 /** Cluster API's nodeDrainTimeout when the Machine names none (theirs is unbounded; ours is not). */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 120_000;
-export const CONTROL_PLANE_ROLE = "node-role.kubernetes.io/control-plane";
+export { CONTROL_PLANE_ROLE };
 /** Marks the Nodes this agent registered (a Node without it is not ours to drain or delete). */
 export const GUEST_NODE_LABEL = "guestnode.pacific.dev/machine";
 const PODS_PER_NODE = 110;
-
-export type Pool = NonNullable<TanzuKubernetesCluster["spec"]["topology"]["nodePools"]>[number];
 
 /** A Machine with what the agent reads about it. */
 export interface MachineView {
   machine: Machine;
   vm?: VirtualMachine;
   vmClass?: VirtualMachineClass;
-  /** The TKC node pool of a worker Machine. */
-  pool?: Pool;
   /** The ESXi host the VM runs on answers (a failed host runs nothing). */
   hostUp: boolean;
 }
@@ -88,9 +90,14 @@ function quantityOfMemory(m: number | string | undefined): string {
   return formatBytes(typeof m === "number" ? m : bytes(m ?? "0"));
 }
 
-/** The pool's taints as the kubelet registers them (timeAdded is the API server's business). */
-function poolTaints(pool: Pool | undefined): V1Taint[] {
-  return (pool?.taints ?? []).map(({ key, value, effect }) => ({ key, effect, ...(value ? { value } : {}) }));
+const NO_REGISTRATION: NodeRegistration = { labels: {}, taints: [] };
+
+/** What the Machine's kubelet registers with; a Machine made before the annotation, kubeadm's defaults. */
+export function registrationOf(m: Machine): NodeRegistration {
+  return nodeRegistrationOf(
+    m.metadata.annotations,
+    isControlPlane(m) ? controlPlaneRegistration : NO_REGISTRATION,
+  );
 }
 
 /** The Node `v`'s Machine registers (metadata, spec and status: one create). */
@@ -107,7 +114,7 @@ export function desiredGuestNode(v: MachineView, now: Date): V1Node {
   };
   const ip =
     m.status?.addresses?.find((a) => a.type === "InternalIP")?.address ?? v.vm?.status?.network?.primaryIP4;
-  const poolLabels = cp ? {} : ((v.pool?.labels ?? {}) as Record<string, string>);
+  const reg = registrationOf(m);
   const uuid = (m.spec.providerID ?? "").replace(/^vsphere:\/\//, "") || uuidFrom(name);
   return {
     apiVersion: "v1",
@@ -115,7 +122,7 @@ export function desiredGuestNode(v: MachineView, now: Date): V1Node {
     metadata: {
       name,
       labels: {
-        ...poolLabels,
+        ...reg.labels,
         "kubernetes.io/hostname": name,
         "kubernetes.io/os": "linux",
         "kubernetes.io/arch": "amd64",
@@ -129,7 +136,7 @@ export function desiredGuestNode(v: MachineView, now: Date): V1Node {
     },
     spec: {
       providerID: m.spec.providerID,
-      taints: cp ? [{ key: CONTROL_PLANE_ROLE, effect: "NoSchedule" }] : poolTaints(v.pool),
+      taints: reg.taints satisfies V1Taint[],
     },
     status: {
       capacity,

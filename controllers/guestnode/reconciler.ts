@@ -11,7 +11,6 @@ import { KubeConfig } from "@kubernetes/client-node";
 import type { Cluster } from "../api/cluster/cluster.ts";
 import type { Machine } from "../api/cluster/machine.ts";
 import { CapiLabels } from "../api/contracts.ts";
-import type { TanzuKubernetesCluster } from "../api/run/tanzukubernetescluster.ts";
 import { type VirtualMachine, VirtualMachineResource } from "../api/vmoperator/virtualmachine.ts";
 import type { VirtualMachineClass } from "../api/vmoperator/virtualmachineclass.ts";
 import type { Client } from "../runtime/client.ts";
@@ -33,7 +32,6 @@ import {
   desiredGuestNode,
   evictable,
   GUEST_NODE_LABEL,
-  isControlPlane,
   type MachineView,
   type NodePlan,
   needsReadyStatus,
@@ -48,7 +46,6 @@ export interface GuestNodeStores {
   machines: Store<Machine>;
   vms: Store<VirtualMachine>;
   vmClasses: Store<VirtualMachineClass>;
-  tkcs: Store<TanzuKubernetesCluster>;
   secrets: Store<V1Secret>;
 }
 
@@ -118,17 +115,12 @@ export class GuestNodeReconciler implements Reconciler {
     const machines = this.s.machines
       .list()
       .filter((m) => m.metadata.namespace === ns && m.metadata.labels?.[CapiLabels.clusterName] === cluster);
-    const tkc = this.s.tkcs.get(ns, cluster);
     const view = (machine: Machine, vm: VirtualMachine | undefined): MachineView => {
       const host = vm?.status?.host ? this.inv.hosts.store.get(vm.status.host) : undefined;
-      const md = machine.metadata.labels?.[CapiLabels.deploymentName];
       return {
         machine,
         vm,
         vmClass: vm ? this.s.vmClasses.get(ns, vm.spec.className) : undefined,
-        pool: isControlPlane(machine)
-          ? undefined
-          : tkc?.spec.topology.nodePools?.find((p) => `${cluster}-${p.name}` === md),
         hostUp: !!host && heartbeatsOn(host) && !host.metadata.deletionTimestamp,
       };
     };

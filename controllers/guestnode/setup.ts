@@ -1,11 +1,10 @@
 // The guest node controller's wiring (runtime `local` only): one key per Cluster, woken by the
-// Cluster, its Machines and VMs, its kubeconfig Secret (the guest is up) and its TKC (node pool
-// labels and taints). Each guest it engages runs in the multi-cluster runtime (runtime/cluster.ts),
+// Cluster, its Machines (which carry their node registration: labels, taints) and VMs, and its
+// kubeconfig Secret (the guest is up). Each guest it engages runs in the multi-cluster runtime (runtime/cluster.ts),
 // stopped with the manager.
 import { ClusterResource } from "../api/cluster/cluster.ts";
 import { MachineResource } from "../api/cluster/machine.ts";
 import { CapiLabels } from "../api/contracts.ts";
-import { TanzuKubernetesClusterResource } from "../api/run/tanzukubernetescluster.ts";
 import { VirtualMachineResource } from "../api/vmoperator/virtualmachine.ts";
 import { VirtualMachineClassResource } from "../api/vmoperator/virtualmachineclass.ts";
 import { anyChange } from "../runtime/controller.ts";
@@ -25,7 +24,6 @@ export function setupGuestNodeController(mgr: Manager, inv: Inventory, settings:
       machines: mgr.informer(MachineResource).store,
       vms: mgr.informer(VirtualMachineResource).store,
       vmClasses: mgr.informer(VirtualMachineClassResource).store,
-      tkcs: mgr.informer(TanzuKubernetesClusterResource).store,
       secrets: mgr.informer(Secrets, secretsInformer).store,
     },
     inv,
@@ -39,9 +37,6 @@ export function setupGuestNodeController(mgr: Manager, inv: Inventory, settings:
     .watches(MachineResource, clusterOf, { predicate: anyChange })
     .watches(VirtualMachineResource, clusterOf, { predicate: anyChange })
     .watches(Secrets, clusterOf, { predicate: anyChange, informer: secretsInformer })
-    .watches(TanzuKubernetesClusterResource, (t) => [
-      { namespace: t.metadata?.namespace, name: t.metadata?.name ?? "" },
-    ])
     .withOptions({ maxConcurrentReconciles: 4 })
     .complete(reconciler);
   mgr.addRunnable({ start: () => undefined, stop: () => reconciler.guests.stopAll() });

@@ -1,11 +1,13 @@
 // The topology step's decisions: what a Cluster's topology makes, the names and labels upstream
 // gives, variables with overrides, control plane first on an upgrade, and why nothing is made.
+
 import { describe, expect, it } from "vitest";
 import type { Cluster } from "../../api/cluster/cluster.ts";
 import type { ClusterClass } from "../../api/cluster/clusterclass.ts";
 import type { MachineDeployment } from "../../api/cluster/machinedeployment.ts";
 import type { KubeadmControlPlane } from "../../api/controlplane/kubeadmcontrolplane.ts";
 import type { TanzuKubernetesRelease } from "../../api/run/tanzukubernetesrelease.ts";
+import { controlPlaneRegistration, nodeRegistrationOf } from "../noderegistration.ts";
 import { controlPlaneUpgraded, planTopology, type TopologyInput } from "./desired.ts";
 import type { ClusterTopology } from "./types.ts";
 
@@ -136,6 +138,33 @@ describe("planTopology", () => {
       p.controlPlane.spec.machineTemplate.metadata?.annotations?.["vsphere.pacific.dev/storage-class"],
     ).toBe("gold");
     expect(p.machineDeployments[0]?.spec.template.metadata?.labels?.zone).toBe("a");
+  });
+
+  it("carries the node registration (labels, taints) on the machine templates; kubeadm's taint on the control plane", () => {
+    const p = ok(
+      input({
+        topology: topology({
+          variables: [
+            { name: "vmClass", value: "best-effort-small" },
+            { name: "storageClass", value: "vsan" },
+            {
+              name: "node",
+              value: {
+                labels: { zone: "a" },
+                taints: [{ key: "dedicated", value: "db", effect: "NoExecute" }],
+              },
+            },
+          ],
+        }),
+      }),
+    );
+    const reg = (a: Record<string, string | undefined> | undefined) =>
+      nodeRegistrationOf(a, { labels: { none: "" }, taints: [] });
+    expect(reg(p.controlPlane.spec.machineTemplate.metadata?.annotations)).toEqual(controlPlaneRegistration);
+    expect(reg(p.machineDeployments[0]?.spec.template.metadata?.annotations)).toEqual({
+      labels: { zone: "a" },
+      taints: [{ key: "dedicated", value: "db", effect: "NoExecute" }],
+    });
   });
 
   it("reports a class that is not there, naming it, and makes nothing", () => {

@@ -20,6 +20,7 @@ import type { TanzuKubernetesRelease } from "../../api/run/tanzukubernetesreleas
 import { VirtualMachineApiVersion } from "../../api/vmoperator/virtualmachine.ts";
 import type { NewV1Beta1Condition } from "../../runtime/capiconditions.ts";
 import { controllerRef } from "../../runtime/owner.ts";
+import { controlPlaneRegistration, encodeNodeRegistration } from "../noderegistration.ts";
 import { imageOf, versionChangeProblem } from "../tkr.ts";
 import type { ClusterTopology, MachineDeploymentTopology } from "./types.ts";
 import { type MachineVariables, machineVariables, resolveValues } from "./variables.ts";
@@ -187,7 +188,14 @@ export function desiredControlPlane(
       replicas: topology.controlPlane?.replicas ?? 1,
       version: release.spec.kubernetes.version,
       machineTemplate: {
-        metadata: { labels, annotations: { ...meta?.annotations, ...vmTemplate(v, release) } },
+        metadata: {
+          labels,
+          annotations: {
+            ...meta?.annotations,
+            ...vmTemplate(v, release),
+            ...encodeNodeRegistration(controlPlaneRegistration),
+          },
+        },
         infrastructureRef: {
           apiVersion: VirtualMachineApiVersion,
           kind: "VirtualMachineClass",
@@ -235,7 +243,11 @@ export function desiredMachineDeployment(
       template: {
         metadata: {
           labels: { ...md.metadata?.labels, ...v.labels, ...selector, [NODE_POOL_LABEL]: md.name },
-          annotations: { ...md.metadata?.annotations, ...vmTemplate(v, release) },
+          annotations: {
+            ...md.metadata?.annotations,
+            ...vmTemplate(v, release),
+            ...encodeNodeRegistration({ labels: v.labels, taints: v.taints }),
+          },
         },
         spec: {
           clusterName,

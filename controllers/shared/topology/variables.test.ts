@@ -26,7 +26,27 @@ describe("topology variables", () => {
       vmClass: "x",
       storageClass: undefined,
       labels: { a: "1", b: "2" },
+      taints: [],
     });
     expect(machineVariables(values, "controlPlane").labels).toEqual({});
+  });
+
+  it("gives pool nodes their taints, node.taints winning per key and effect; the control plane none", () => {
+    const values = resolveValues(undefined, [
+      {
+        name: "nodePoolTaints",
+        value: [
+          { key: "gpu", value: "true", effect: "NoSchedule" },
+          { key: "spot", effect: "PreferNoSchedule", timeAdded: 5 },
+          { key: "bad", effect: "Sometimes" },
+        ],
+      },
+      { name: "node", value: { taints: [{ key: "gpu", value: "a100", effect: "NoSchedule" }] } },
+    ]);
+    expect(machineVariables(values, "worker").taints).toEqual([
+      { key: "gpu", value: "a100", effect: "NoSchedule" },
+      { key: "spot", effect: "PreferNoSchedule" },
+    ]);
+    expect(machineVariables(values, "controlPlane").taints).toEqual([]);
   });
 });

@@ -49,6 +49,7 @@ describe("TKC desired state", () => {
         vmClass: "guaranteed-large",
         storageClass: "gold",
         labels: { tier: "gpu" },
+        taints: [{ key: "gpu", value: "true", effect: "NoSchedule", timeAdded: "2026-01-01T00:00:00Z" }],
       },
     ];
     const t = {
@@ -94,6 +95,7 @@ describe("TKC desired state", () => {
                 { name: "vmClass", value: "guaranteed-large" },
                 { name: "storageClass", value: "gold" },
                 { name: "nodePoolLabels", value: [{ key: "tier", value: "gpu" }] },
+                { name: "nodePoolTaints", value: [{ key: "gpu", effect: "NoSchedule", value: "true" }] },
               ],
             },
           },

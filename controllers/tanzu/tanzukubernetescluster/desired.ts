@@ -64,12 +64,19 @@ type Pool = NonNullable<TanzuKubernetesCluster["spec"]["topology"]["nodePools"]>
 /** A node pool as a MachineDeployment topology: what differs from the control plane is an override. */
 function machineDeployment(pool: Pool): MachineDeploymentTopology {
   const labels = Object.entries((pool.labels ?? {}) as Record<string, string>);
+  // timeAdded is the API server's to set on a Node (and the class's schema types it otherwise).
+  const taints = (pool.taints ?? []).map(({ key, value, effect }) => ({
+    key,
+    effect,
+    ...(value ? { value } : {}),
+  }));
   const overrides: TopologyVariable[] = [
     { name: "vmClass", value: pool.vmClass },
     { name: "storageClass", value: pool.storageClass },
     ...(labels.length
       ? [{ name: "nodePoolLabels", value: labels.map(([key, value]) => ({ key, value })) }]
       : []),
+    ...(taints.length ? [{ name: "nodePoolTaints", value: taints }] : []),
   ];
   return {
     class: NODE_POOL_CLASS,
