@@ -1,14 +1,4 @@
-// Scenario `guest`: guest clusters with a real control plane (runtime `local`). BENCH_GUESTS (10)
-// TKCs of BENCH_GUEST_CP control-plane (1) + BENCH_GUEST_WORKERS (2) workers, best-effort-small, on
-// 10 hosts; VIPs from a loopback pool (127.0.146.1–50: every guest process listens on its VIP).
-// For each TKC: seconds from the first create to its last VM powered on (watch-observed) and to its
-// guest answering `get nodes` with every Node Ready (polled with the kubeconfig of its
-// `<tkc>-kubeconfig` Secret, TLS verified); ready after the last VM, p50/p99; RSS per guest control
-// plane (VmRSS of the processes under its state directory); the manager's RSS with every guest up;
-// then every TKC deleted and what is left counted (processes, state directories).
-// Goal (issue 15): ready ≤ 20 s after the last VM powers on, ≤ 400 MiB per guest.
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { V1Secret } from "@kubernetes/client-node";
@@ -28,8 +18,9 @@ import { SupervisorNamespaceResource } from "../../controllers/api/vsphere/super
 import { Informer } from "../../controllers/runtime/informer.ts";
 import { silentLogger } from "../../controllers/runtime/log.ts";
 import { Namespaces, Secrets } from "../../controllers/runtime/resource.ts";
+import { type Memory, memoryOf, pidsUnder, processesUnder, toolDir } from "../e2e/fixtures/processes.ts";
 import { benchClient, environment, kubeConfig, percentile, pool, round } from "./common.ts";
-import { installChart, pacific, resetCluster, root, rssMiB } from "./simulators.ts";
+import { installChart, pacific, resetCluster, rssMiB } from "./simulators.ts";
 
 const GUESTS = Number(process.env.BENCH_GUESTS ?? 10);
 const CP = Number(process.env.BENCH_GUEST_CP ?? 1);
@@ -41,10 +32,6 @@ const RELEASE = "v1.23.8---vmware.3-tkg.1";
 const VIP_POOL = "127.0.146.1-127.0.146.50";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const toolDir = (tool: string) =>
-  execFileSync("bash", [join(root, "hack", "build-tools.sh"), "--print-dir", tool], {
-    encoding: "utf8",
-  }).trim();
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -54,50 +41,10 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs: num
   }
 }
 
-/** Pids whose command line names `dir`: a guest's processes, found without its pid files. */
-function pidsUnder(dir: string): number[] {
-  const out: number[] = [];
-  for (const p of readdirSync("/proc")) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      if (readFileSync(`/proc/${p}/cmdline`, "utf8").includes(dir)) out.push(Number(p));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
-
-const sumRss = (pids: number[]) =>
-  round(
-    pids.reduce((s, p) => s + (rssMiB(p) ?? 0), 0),
-    1,
-  );
-
-/** Private (anonymous) resident MiB of `pids`: what one more guest costs, the binaries' text being shared. */
-function anonMiB(pids: number[]): number {
-  let kb = 0;
-  for (const p of pids) {
-    try {
-      kb += Number(/RssAnon:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, "utf8"))?.[1] ?? 0);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return round(kb / 1024, 1);
-}
-
-/** MiB by process name (etcd, kube-apiserver, kube-controller…, kube-scheduler) over `pids`. */
-function rssByName(pids: number[]): Map<string, number> {
+/** MiB (VmRSS) by process name (etcd, kube-apiserver, kube-controller…, kube-scheduler) of a guest. */
+function rssByName(dir: string): Map<string, number> {
   const out = new Map<string, number>();
-  for (const p of pids) {
-    try {
-      const name = readFileSync(`/proc/${p}/comm`, "utf8").trim();
-      out.set(name, (out.get(name) ?? 0) + (rssMiB(p) ?? 0));
-    } catch {
-      // gone meanwhile
-    }
-  }
+  for (const [pid, name] of processesUnder(dir)) out.set(name, (out.get(name) ?? 0) + memoryOf([pid]).rss);
   return out;
 }
 
@@ -237,9 +184,10 @@ export async function guest(): Promise<void> {
       .filter((x): x is number => x !== undefined)
       .sort((a, b) => a - b);
     const readyAt = [...ready.values()].map((t) => (t - start) / 1000).sort((a, b) => a - b);
-    const perGuest = names.map((n) => sumRss(pidsUnder(join(stateDir, NS, n)))).filter((x) => x > 0);
-    const anon = names.map((n) => anonMiB(pidsUnder(join(stateDir, NS, n)))).sort((a, b) => a - b);
-    const byProcess = medianByName(names.map((n) => rssByName(pidsUnder(join(stateDir, NS, n)))));
+    const memory = names.map((n) => memoryOf(pidsUnder(join(stateDir, NS, n)))).filter((m) => m.rss > 0);
+    const sorted = (f: (m: Memory) => number) => memory.map(f).sort((a, b) => a - b);
+    const [perGuest, anon, pss] = [sorted((m) => m.rss), sorted((m) => m.private), sorted((m) => m.pss)];
+    const byProcess = medianByName(names.map((n) => rssByName(join(stateDir, NS, n))));
     const managerRss = rssMiB(sim.pid());
     const processes = names.reduce((s, n) => s + pidsUnder(join(stateDir, NS, n)).length, 0);
 
@@ -263,16 +211,11 @@ export async function guest(): Promise<void> {
           p99: round(percentile(after, 99)),
           max: round(after.at(-1) ?? Number.NaN),
         },
-        rssMiBPerGuest: {
-          p50: percentile(
-            [...perGuest].sort((a, b) => a - b),
-            50,
-          ),
-          max: Math.max(...perGuest),
-          byProcessP50: byProcess,
-        },
+        rssMiBPerGuest: { p50: percentile(perGuest, 50), max: perGuest.at(-1), byProcessP50: byProcess },
         // The same without the shared pages (the four binaries' text, mapped once for every guest).
         privateMiBPerGuest: { p50: percentile(anon, 50), max: anon.at(-1) },
+        // Each shared page divided among its sharers: what the guests really cost the machine, each.
+        pssMiBPerGuest: { p50: percentile(pss, 50), max: pss.at(-1) },
         processesPerGuest: round(processes / GUESTS, 1),
         managerRssMiB: managerRss,
         afterDelete: { processes: leftProcesses, stateDirs: leftDirs },
@@ -280,7 +223,7 @@ export async function guest(): Promise<void> {
         met:
           ready.size === GUESTS &&
           (after.at(-1) ?? Number.POSITIVE_INFINITY) <= 20 &&
-          Math.max(...perGuest) <= 400 &&
+          (pss.at(-1) ?? Number.POSITIVE_INFINITY) <= 400 &&
           leftProcesses === 0,
         environment: await environment(client),
       }),

@@ -7,18 +7,8 @@
 // replaces every Node by one of the new kubelet version, and deleting the TKC leaves no process,
 // port or directory. Everything is read through kubectl with the
 // <tkc>-kubeconfig Secret, TLS verified. VIPs: 127.0.144.1-20 only.
-import { execFile, execFileSync } from "node:child_process";
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
-import { connect } from "node:net";
+import { execFile } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KubeConfig, type V1Node, type V1Pod, type V1Secret } from "@kubernetes/client-node";
@@ -38,8 +28,9 @@ import { Informer } from "../../controllers/runtime/informer.ts";
 import { newLogger } from "../../controllers/runtime/log.ts";
 import type { Manager } from "../../controllers/runtime/manager.ts";
 import { Nodes, Pods, Secrets } from "../../controllers/runtime/resource.ts";
+import { listening, pidsUnder, toolDir } from "./fixtures/processes.ts";
 import { createBoundNamespace, createHosts, STORAGE } from "./fixtures/supervisor.ts";
-import { eventually, isNotFound, kubeConfig, root, uniqueName } from "./kube.ts";
+import { eventually, isNotFound, kubeConfig, uniqueName } from "./kube.ts";
 import { expectNoForbidden, startPacific } from "./pacific.ts";
 import { installChart } from "./tools.ts";
 
@@ -51,11 +42,7 @@ const TKC = "tkc-n";
 const V123 = "v1.23.8---vmware.3-tkg.1";
 const V124 = "v1.24.11---vmware.1-fips.1-tkg.1";
 const CP_ROLE = "node-role.kubernetes.io/control-plane";
-const printDir = (tool: string) =>
-  execFileSync("bash", [join(root, "hack", "build-tools.sh"), "--print-dir", tool], {
-    encoding: "utf8",
-  }).trim();
-const kubectlBin = join(printDir("kubernetes"), "kubectl");
+const kubectlBin = join(toolDir("kubernetes"), "kubectl");
 const stateDir = mkdtempSync(join(tmpdir(), "pacific-guest-nodes-"));
 const kubeconfigFile = join(stateDir, `${TKC}.kubeconfig`);
 let mgr: Manager;
@@ -125,28 +112,6 @@ function inCidr(ip: string, cidr: string): boolean {
   const size = 2 ** (32 - Number(bits));
   return Math.floor(num(ip) / size) === Math.floor(num(base ?? "") / size);
 }
-
-function pidsUnder(dir: string): number[] {
-  return readdirSync("/proc")
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        return readFileSync(`/proc/${p}/cmdline`, "utf8").includes(dir);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-
-const listening = (host: string, port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = connect({ host, port }, () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.on("error", () => resolve(false));
-  });
 
 const setPoolReplicas = (replicas: number) =>
   client.patch(
@@ -223,8 +188,8 @@ beforeAll(async () => {
   await lockVipPool(1_200_000);
   installChart("--set", "guestClusters.runtime=local");
   process.env.PACIFIC_GUEST_STATE_DIR = stateDir;
-  process.env.PACIFIC_KUBERNETES_BIN = printDir("kubernetes");
-  process.env.PACIFIC_ETCD_BIN = printDir("etcd");
+  process.env.PACIFIC_KUBERNETES_BIN = toolDir("kubernetes");
+  process.env.PACIFIC_ETCD_BIN = toolDir("etcd");
   mgr = await startPacific({ vipPool: "127.0.144.1-127.0.144.20", guestClustersRuntime: "local" });
   await createHosts(client, hosts, `gnodes-${suffix}`);
   await createBoundNamespace(client, ns, ["best-effort-small"]);

@@ -5,7 +5,7 @@
 // guest before the kill is still there; a guest process that dies afterwards is started again by
 // the restarted manager. VIP pool 127.0.145.1-20 (loopback).
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { V1Secret } from "@kubernetes/client-node";
@@ -20,6 +20,7 @@ import { StorageClassBindingResource } from "../../controllers/api/vsphere/stora
 import { SupervisorNamespaceResource } from "../../controllers/api/vsphere/supervisornamespace.ts";
 import { KubeClient } from "../../controllers/runtime/client.ts";
 import { Secrets } from "../../controllers/runtime/resource.ts";
+import { processesUnder, toolDir } from "./fixtures/processes.ts";
 import { createBoundNamespace, createHosts, STORAGE } from "./fixtures/supervisor.ts";
 import { eventually, isNotFound, kubeConfig, root, uniqueName } from "./kube.ts";
 import { installChart } from "./tools.ts";
@@ -29,11 +30,7 @@ const suffix = uniqueName("r").slice(2);
 const ns = `guest-restart-${suffix}`;
 const hosts = ["a", "b"].map((x) => `guest-restart-${suffix}-esx-${x}`);
 const TKCS = ["tkc-a", "tkc-b"];
-const printDir = (tool: string) =>
-  execFileSync("bash", [join(root, "hack", "build-tools.sh"), "--print-dir", tool], {
-    encoding: "utf8",
-  }).trim();
-const kubectlBin = join(printDir("kubernetes"), "kubectl");
+const kubectlBin = join(toolDir("kubernetes"), "kubectl");
 const work = mkdtempSync(join(tmpdir(), "pacific-guest-restart-"));
 const stateDir = join(work, "guests");
 const managerKubeconfig = join(work, "manager.kubeconfig");
@@ -83,8 +80,8 @@ function startManager(): ChildProcess {
         PACIFIC_VM_BOOT_DELAY: "0s",
         PACIFIC_POD_START_DELAY: "0s",
         PACIFIC_GUEST_STATE_DIR: stateDir,
-        PACIFIC_KUBERNETES_BIN: printDir("kubernetes"),
-        PACIFIC_ETCD_BIN: printDir("etcd"),
+        PACIFIC_KUBERNETES_BIN: toolDir("kubernetes"),
+        PACIFIC_ETCD_BIN: toolDir("etcd"),
       },
     },
   );
@@ -99,18 +96,6 @@ async function killManager(signal: NodeJS.Signals): Promise<void> {
   const exited = new Promise((r) => m.once("exit", r));
   m.kill(signal);
   await Promise.race([exited, new Promise((r) => setTimeout(r, 30_000))]);
-}
-
-/** Pids whose command line names `dir`, by the binary they run (found without the pid files). */
-function processesUnder(dir: string): Map<number, string> {
-  const out = new Map<number, string>();
-  for (const p of readdirSync("/proc").filter((x) => /^\d+$/.test(x))) {
-    try {
-      const argv = readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0");
-      if (argv.some((a) => a.includes(dir))) out.set(Number(p), argv[0]?.split("/").pop() ?? "");
-    } catch {}
-  }
-  return out;
 }
 
 const kubeconfigFile = (name: string) => join(work, `${name}.kubeconfig`);

@@ -7,8 +7,7 @@
 // Deleting the TKC leaves no process, listening port or file.
 // The manager runs as the chart's ServiceAccount, so a missing Secrets permission shows as a 403.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { V1Secret } from "@kubernetes/client-node";
@@ -28,8 +27,9 @@ import { SupervisorNamespaceResource } from "../../controllers/api/vsphere/super
 import { KubeClient } from "../../controllers/runtime/client.ts";
 import type { Manager } from "../../controllers/runtime/manager.ts";
 import { Secrets } from "../../controllers/runtime/resource.ts";
+import { listening, memoryOf, pidsUnder, toolDir } from "./fixtures/processes.ts";
 import { createBoundNamespace, createHosts, STORAGE } from "./fixtures/supervisor.ts";
-import { eventually, isNotFound, kubeConfig, root, uniqueName } from "./kube.ts";
+import { eventually, isNotFound, kubeConfig, uniqueName } from "./kube.ts";
 import { expectNoForbidden, startPacific } from "./pacific.ts";
 import { installChart } from "./tools.ts";
 
@@ -38,11 +38,7 @@ const suffix = uniqueName("g").slice(2);
 const ns = `guest-${suffix}`;
 const hosts = ["a", "b"].map((x) => `guest-${suffix}-esx-${x}`);
 const V123 = "v1.23.8---vmware.3-tkg.1";
-const printDir = (tool: string) =>
-  execFileSync("bash", [join(root, "hack", "build-tools.sh"), "--print-dir", tool], {
-    encoding: "utf8",
-  }).trim();
-const kubectlBin = join(printDir("kubernetes"), "kubectl");
+const kubectlBin = join(toolDir("kubernetes"), "kubectl");
 const stateDir = mkdtempSync(join(tmpdir(), "pacific-guests-"));
 let mgr: Manager;
 
@@ -73,29 +69,6 @@ const docTkc = (name: string): TanzuKubernetesCluster =>
     },
   }) as TanzuKubernetesCluster;
 
-/** Pids whose command line names `dir` (the guest's processes, found without their pid files). */
-function pidsUnder(dir: string): number[] {
-  return readdirSync("/proc")
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        return readFileSync(`/proc/${p}/cmdline`, "utf8").includes(dir);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-
-const listening = (host: string, port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = connect({ host, port }, () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.on("error", () => resolve(false));
-  });
-
 const cond = (o: { status?: { conditions?: unknown } }, type: string) =>
   (
     o.status?.conditions as
@@ -103,19 +76,12 @@ const cond = (o: { status?: { conditions?: unknown } }, type: string) =>
       | undefined
   )?.find((c) => c.type === type);
 
-function rssMiB(pids: number[]): number {
-  let kb = 0;
-  for (const p of pids)
-    kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, "utf8"))?.[1] ?? 0);
-  return Math.round(kb / 1024);
-}
-
 beforeAll(async () => {
   // The local runtime's Secret access is granted by the chart only with guestClusters.runtime=local.
   installChart("--set", "guestClusters.runtime=local");
   process.env.PACIFIC_GUEST_STATE_DIR = stateDir;
-  process.env.PACIFIC_KUBERNETES_BIN = printDir("kubernetes");
-  process.env.PACIFIC_ETCD_BIN = printDir("etcd");
+  process.env.PACIFIC_KUBERNETES_BIN = toolDir("kubernetes");
+  process.env.PACIFIC_ETCD_BIN = toolDir("etcd");
   mgr = await startPacific({ vipPool: "127.0.100.1-127.0.100.20", guestClustersRuntime: "local" });
   await createHosts(client, hosts, `guest-${suffix}`);
   await createBoundNamespace(client, ns, ["best-effort-small"]);
@@ -197,7 +163,13 @@ describe("a TKC's guest control plane (runtime local)", () => {
     const pids = pidsUnder(guestDir);
     console.info(
       JSON.stringify({
-        guest: { readyMs, rssMiB: rssMiB(pids), processes: pids.length, version: version.gitVersion },
+        guest: {
+          readyMs,
+          rssMiB: memoryOf(pids).rss,
+          pssMiB: memoryOf(pids).pss,
+          processes: pids.length,
+          version: version.gitVersion,
+        },
       }),
     );
 
