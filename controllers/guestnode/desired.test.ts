@@ -1,5 +1,6 @@
 // The guest node agent's pure decisions: each Machine's plan, and the Node it registers.
 
+import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import type { Machine } from "../api/cluster/machine.ts";
 import { NODE_REGISTRATION_ANNOTATION } from "../api/contracts.ts";
@@ -10,6 +11,7 @@ import {
   CONTROL_PLANE_ROLE,
   DEFAULT_DRAIN_TIMEOUT_MS,
   desiredGuestNode,
+  drainStep,
   durationMs,
   evictable,
   GUEST_NODE_LABEL,
@@ -141,5 +143,48 @@ describe("evictable", () => {
     expect(evictable({ metadata: { annotations: { "kubernetes.io/config.mirror": "x" } } })).toBe(false);
     expect(evictable({ metadata: { deletionTimestamp: "t" } })).toBe(false);
     expect(evictable({ metadata: {}, status: { phase: "Succeeded" } })).toBe(false);
+  });
+});
+
+describe("drainStep", () => {
+  const pod = (name: string, extra: Partial<V1Pod["metadata"]> = {}, phase = "Running"): V1Pod => ({
+    metadata: { name, namespace: "default", ...extra },
+    status: { phase },
+  });
+  const ds = {
+    ownerReferences: [{ apiVersion: "apps/v1", kind: "DaemonSet", name: "cni", uid: "u", controller: true }],
+  };
+  const node = (unschedulable?: boolean): V1Node => ({ metadata: { name: "w1" }, spec: { unschedulable } });
+
+  it("cordons, then evicts every pod but DaemonSet and mirror pods, until only those are left", () => {
+    const pods = [
+      pod("web-1"),
+      pod("cni-x", ds),
+      pod("static", { annotations: { "kubernetes.io/config.mirror": "h" } }),
+    ];
+    const first = drainStep(node(), pods, 10_000, 0);
+    expect(first).toMatchObject({ cordon: true, done: false, timedOut: false, left: 2 });
+    expect(first.evict.map((p) => p.metadata?.name)).toEqual(["web-1"]);
+    // A pod already terminating is waited on, not evicted again; the cordon is not repeated.
+    const going = drainStep(
+      node(true),
+      [pod("web-1", { deletionTimestamp: new Date(0) }), pods[1] as V1Pod],
+      10_000,
+      1,
+    );
+    expect(going).toMatchObject({ cordon: false, evict: [], done: false, left: 1 });
+    expect(drainStep(node(true), [pods[1] as V1Pod, pod("job", {}, "Succeeded")], 10_000, 2)).toMatchObject({
+      done: true,
+      timedOut: false,
+    });
+  });
+
+  it("gives up at the deadline (a PodDisruptionBudget that never allows) and lets the Node go", () => {
+    expect(drainStep(node(true), [pod("db-0")], 10_000, 10_001)).toMatchObject({
+      done: true,
+      timedOut: true,
+      evict: [],
+      left: 1,
+    });
   });
 });

@@ -5,7 +5,7 @@
 // from the Machine's (the TKR's) version, the control-plane role label, and the labels and taints
 // of the Machine's node registration (kubeadm's NoSchedule taint on control-plane nodes, the node
 // pool's labels and taints on workers: shared/noderegistration.ts).
-import type { V1Node, V1Taint } from "@kubernetes/client-node";
+import type { V1Node, V1Pod, V1Taint } from "@kubernetes/client-node";
 import type { Machine } from "../api/cluster/machine.ts";
 import { CapiLabels } from "../api/contracts.ts";
 import type { VirtualMachine } from "../api/vmoperator/virtualmachine.ts";
@@ -178,4 +178,31 @@ export function evictable(p: {
   if (p.metadata?.annotations?.["kubernetes.io/config.mirror"]) return false;
   if (p.metadata?.ownerReferences?.some((r) => r.controller && r.kind === "DaemonSet")) return false;
   return p.status?.phase !== "Succeeded" && p.status?.phase !== "Failed";
+}
+
+/** What a drain does next on a Node: cordon it, evict these pods, or nothing more (done). */
+export interface DrainStep {
+  cordon: boolean;
+  /** Pods to evict now (through the Eviction API: a PodDisruptionBudget may refuse, then retry). */
+  evict: V1Pod[];
+  /** Nothing but DaemonSet pods is left, or the drain timed out with `left` pods: delete the Node. */
+  done: boolean;
+  timedOut: boolean;
+  left: number;
+}
+
+/**
+ * The next step of draining `node` with `pods` bound to it, as `kubectl drain` (Cluster API's
+ * machine controller) goes: cordon; evict every pod but DaemonSet and mirror pods; wait for them to
+ * go; past `deadline` (the Machine's nodeDrainTimeout) give up and delete the Node anyway.
+ */
+export function drainStep(node: V1Node, pods: V1Pod[], deadline: number, now: number): DrainStep {
+  const running = pods.filter((p) => p.status?.phase !== "Succeeded" && p.status?.phase !== "Failed");
+  const left = running.filter(
+    (p) => !p.metadata?.ownerReferences?.some((r) => r.controller && r.kind === "DaemonSet"),
+  );
+  const cordon = !node.spec?.unschedulable;
+  if (!left.length) return { cordon, evict: [], done: true, timedOut: false, left: 0 };
+  if (now > deadline) return { cordon, evict: [], done: true, timedOut: true, left: left.length };
+  return { cordon, evict: left.filter(evictable), done: false, timedOut: false, left: left.length };
 }

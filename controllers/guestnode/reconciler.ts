@@ -30,7 +30,7 @@ import { GuestNodeAgent } from "./agent.ts";
 import {
   DRAIN_FINALIZER,
   desiredGuestNode,
-  evictable,
+  drainStep,
   GUEST_NODE_LABEL,
   type MachineView,
   type NodePlan,
@@ -196,7 +196,7 @@ export class GuestNodeReconciler implements Reconciler {
     }
   }
 
-  /** Cordon, then evict what a drain evicts; true once nothing but DaemonSet pods is left (or time is up). */
+  /** Cordon, then evict what a drain evicts (drainStep); true once the Node may be deleted. */
   private async drain(
     guest: RuntimeCluster,
     agent: GuestNodeAgent,
@@ -205,20 +205,11 @@ export class GuestNodeReconciler implements Reconciler {
     log: Logger,
   ): Promise<boolean> {
     const name = node.metadata?.name ?? "";
-    if (!node.spec?.unschedulable)
-      await guest.client.patch(Nodes, name, undefined, { spec: { unschedulable: true } });
-    const pods = agent
-      .podsOn(name)
-      .filter((p) => p.status?.phase !== "Succeeded" && p.status?.phase !== "Failed");
-    const left = pods.filter(
-      (p) => !p.metadata?.ownerReferences?.some((r) => r.controller && r.kind === "DaemonSet"),
-    );
-    if (!left.length) return true;
-    if (Date.now() > deadline) {
-      log.warn({ node: name, pods: left.length }, "drain timed out; deleting the node with pods left");
-      return true;
-    }
-    for (const p of left.filter(evictable)) {
+    const step = drainStep(node, agent.podsOn(name), deadline, Date.now());
+    if (step.cordon) await guest.client.patch(Nodes, name, undefined, { spec: { unschedulable: true } });
+    if (step.timedOut)
+      log.warn({ node: name, pods: step.left }, "drain timed out; deleting the node with pods left");
+    for (const p of step.evict) {
       const m = p.metadata ?? {};
       try {
         await guest.client.createSubresource(Pods, m.name ?? "", m.namespace, "eviction", {
@@ -236,7 +227,7 @@ export class GuestNodeReconciler implements Reconciler {
         else if (s.code !== 404) throw e;
       }
     }
-    return false;
+    return step.done;
   }
 
   private async disengage(key: string): Promise<void> {
