@@ -68,6 +68,8 @@ const tkc = (): TanzuKubernetesCluster =>
             vmClass: "best-effort-small",
             storageClass: STORAGE,
             labels: { "pacific.dev/pool": "pool-1" },
+            // PreferNoSchedule: the web pods below still land on the workers.
+            taints: [{ key: "pacific.dev/pool", value: "pool-1", effect: "PreferNoSchedule" }],
           },
         ],
       },
@@ -265,7 +267,12 @@ describe("a TKC's guest Nodes are its Machines (runtime local)", () => {
     for (const n of cps)
       expect(n.spec?.taints).toContainEqual(expect.objectContaining({ key: CP_ROLE, effect: "NoSchedule" }));
     expect(workers(nodes).length).toBe(3);
-    for (const n of workers(nodes)) expect(n.metadata?.labels?.["pacific.dev/pool"]).toBe("pool-1");
+    for (const n of workers(nodes)) {
+      expect(n.metadata?.labels?.["pacific.dev/pool"]).toBe("pool-1");
+      expect(n.spec?.taints).toEqual([
+        { key: "pacific.dev/pool", value: "pool-1", effect: "PreferNoSchedule" },
+      ]);
+    }
     for (const n of nodes) {
       const m = machines.find((x) => x.status?.nodeRef?.name === n.metadata?.name);
       expect(m, `Machine of ${n.metadata?.name}`).toBeDefined();
