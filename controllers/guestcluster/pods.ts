@@ -304,10 +304,11 @@ export function renderHostedControlPlane(input: HostedControlPlaneInput): Hosted
   // The endpoint. It selects the StatefulSet's pod, not the control-plane VMs: in this runtime the
   // API server runs in the pod, and the VMs (which the Cluster's Machines still are) serve nothing
   // on 6443. The VIP is asked for as any LoadBalancer Service asks for an address — spec.loadBalancerIP,
-  // which Pacific's Service load balancer (shared/vips.ts decideVip) and Kamaji's TenantControlPlane
-  // use — so the kubeconfig and the serving certificate stay right. The VirtualMachineService
-  // <cluster>-control-plane-service keeps holding the VIP in Pacific's pool (one holder per VIP), so
-  // Pacific's own load balancer refuses it to this Service: docs/guest-clusters.md.
+  // as Kamaji's TenantControlPlane does — so the kubeconfig and the serving certificate stay right.
+  // Pacific's Service load balancer gives it the VIP although the Cluster's VirtualMachineService
+  // <cluster>-control-plane-service holds it, because both have the Cluster as controller
+  // (vmservice/loadbalancer: sharesClusterVip); another load balancer (MetalLB, kube-vip) must be
+  // told to allow the shared address.
   const service: V1Service = {
     apiVersion: "v1",
     kind: "Service",
