@@ -227,4 +227,21 @@ describe("guest-cluster reconciler", () => {
     await expect(driver(seed("192.168.128.5"), local)()).rejects.toThrow(/loopback/);
     expect(local.specs).toEqual([]);
   });
+
+  it("takes a topology Cluster's storageClass variable when no TKC made it", async () => {
+    const c = seed("192.168.128.5");
+    await c.patch(ClusterResource, "c1", NS, {
+      metadata: { ownerReferences: [] },
+      spec: {
+        topology: {
+          class: "x",
+          version: "v1.32.10+vmware.1",
+          variables: [{ name: "storageClass", value: "silver" }],
+        },
+      },
+    });
+    const pods = new FakeRuntime(false);
+    await driver(c, pods)();
+    expect(pods.specs[0]).toMatchObject({ storageClass: "silver", kubernetesVersion: "v1.32.10+vmware.1" });
+  });
 });

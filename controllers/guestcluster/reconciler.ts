@@ -86,7 +86,7 @@ export class GuestClusterReconciler implements Reconciler {
       pki,
       owner,
       kubernetesVersion: this.kubernetesVersionOf(cluster),
-      storageClass: this.tkcOf(cluster)?.spec.topology.controlPlane.storageClass,
+      storageClass: this.storageClassOf(cluster),
     };
     const { started, pending } = await this.runtime.ensure(spec);
     if (started.length)
@@ -143,6 +143,15 @@ export class GuestClusterReconciler implements Reconciler {
     const kcp =
       ref?.kind === "KubeadmControlPlane" ? this.kcps.get(cluster.metadata.namespace, ref.name) : undefined;
     return cluster.spec.topology?.version ?? kcp?.spec.version;
+  }
+
+  /** The class of the control plane's volumes: the TKC's, else the topology's `storageClass` variable. */
+  private storageClassOf(cluster: Cluster): string | undefined {
+    const v: unknown = cluster.spec.topology?.variables?.find((x) => x.name === "storageClass")?.value;
+    return (
+      this.tkcOf(cluster)?.spec.topology.controlPlane.storageClass ??
+      (typeof v === "string" && v ? v : undefined)
+    );
   }
 
   /** The TKC a Cluster was made from (its controller owner), if any. */
