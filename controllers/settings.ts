@@ -26,7 +26,8 @@ export interface SimulationSettings {
   vmNetwork: string;
   /**
    * What serves a TKC's guest control plane: `local` (processes of the upstream binaries on this
-   * machine, docs/guest-clusters.md), `pods` (not built yet) or `none` (no control plane).
+   * machine, docs/guest-clusters.md), `pods` (a hosted control plane per guest: a StatefulSet, for
+   * clusters with kubelets) or `none` (no control plane).
    */
   guestClustersRuntime: "local" | "pods" | "none";
 }

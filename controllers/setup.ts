@@ -18,7 +18,7 @@ import { defaultConfig, type PacificConfig } from "./config.ts";
 import { Heartbeat } from "./esxihost/heartbeat.ts";
 import { registerHostMetrics } from "./esxihost/metrics.ts";
 import { setupESXiHostController } from "./esxihost/setup.ts";
-import { localRuntimeFromEnv, setupGuestClusterController } from "./guestcluster/setup.ts";
+import { localRuntime, podsRuntime, setupGuestClusterController } from "./guestcluster/setup.ts";
 import { setupGuestNodeController } from "./guestnode/setup.ts";
 import { setupHostFailureController } from "./hostfailure/setup.ts";
 import { setupRegistry } from "./registry/setup.ts";
@@ -71,10 +71,13 @@ export function setupControllers(mgr: Manager, config: PacificConfig = defaultCo
     setupTanzuKubernetesReleaseController(mgr, config.releases);
     // Guest control planes (docs/guest-clusters.md); `none` keeps the placeholder kubeconfig.
     if (settings.guestClustersRuntime === "local") {
-      setupGuestClusterController(mgr, localRuntimeFromEnv());
+      setupGuestClusterController(mgr, localRuntime);
       // The guests' Nodes are the Cluster's Machines (docs/guest-nodes.md).
       setupGuestNodeController(mgr, inv, settings);
     }
+    // A hosted control plane per guest (StatefulSet, Secret, Service): needs a cluster with kubelets,
+    // so on our machines it is applied and probed but never answers. No guest Nodes without a guest.
+    if (settings.guestClustersRuntime === "pods") setupGuestClusterController(mgr, podsRuntime);
   }
   return inv;
 }

@@ -8,32 +8,28 @@
 // is started again. Stopping kills exactly those pids and removes the directory.
 import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { request } from "node:https";
 import { join } from "node:path";
-import { serviceIp } from "./decide.ts";
-import { type ClusterPki, signLeaf } from "./pki.ts";
-import { renderKubeconfig } from "./secrets.ts";
+import {
+  COMPONENTS,
+  type Component,
+  type ControlPlaneLayout,
+  componentArgs,
+  controlPlaneFiles,
+  type EnsureResult,
+  GUEST_API_PORT,
+  type GuestRuntime,
+  type GuestSpec,
+} from "./controlplane.ts";
+import { type GuestEndpoint, guestApply, guestExists, guestReady, guestVersion } from "./probe.ts";
 
-export const GUEST_API_PORT = 6443;
-const ETCD_PORT = 2379;
-const ETCD_PEER_PORT = 2380;
-const KCM_PORT = 10257;
-const SCHEDULER_PORT = 10259;
-
-export const COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"] as const;
-export type Component = (typeof COMPONENTS)[number];
-
-export interface GuestSpec {
-  namespace: string;
-  name: string;
-  /** The control-plane endpoint's address: must be loopback for this runtime. */
-  vip: string;
-  pki: ClusterPki;
-  /** The guest's Service CIDR (the TKC's spec.settings.network.services). */
-  serviceCidr: string;
-  /** The guest's pod CIDR (the TKC's spec.settings.network.pods): KCM allocates node pod CIDRs from it. */
-  podCidr: string;
-}
+export {
+  COMPONENTS,
+  type Component,
+  type EnsureResult,
+  firstServiceIp,
+  GUEST_API_PORT,
+  type GuestSpec,
+} from "./controlplane.ts";
 
 export interface LocalRuntimeOptions {
   stateDir: string;
@@ -43,21 +39,11 @@ export interface LocalRuntimeOptions {
   etcdBin: string;
 }
 
-export interface EnsureResult {
-  adopted: Component[];
-  started: Component[];
-  /** Not started yet: they wait for the API server. */
-  pending: Component[];
-}
-
 /** Refuses anything but 127.0.0.0/8: the local runtime must never bind or dial another network. */
 export function assertLoopback(ip: string): void {
   if (!/^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(ip))
     throw new Error(`the local guest runtime needs a loopback VIP (127.0.0.0/8), got ${ip}`);
 }
-
-/** The first address of a CIDR + 1: the `kubernetes` Service's ClusterIP, a SAN of the serving cert. */
-export const firstServiceIp = (cidr: string): string => serviceIp(cidr, 1);
 
 /**
  * The guest processes' environment: the manager's, with the Go garbage collector collecting at 40 %
@@ -68,7 +54,9 @@ function guestEnv(): NodeJS.ProcessEnv {
   return { ...process.env, GOGC: process.env.PACIFIC_GUEST_GOGC ?? "40" };
 }
 
-export class LocalGuestRuntime {
+export class LocalGuestRuntime implements GuestRuntime {
+  readonly loopbackOnly = true;
+
   constructor(private readonly opts: LocalRuntimeOptions) {}
 
   dirOf(namespace: string, name: string): string {
@@ -115,96 +103,46 @@ export class LocalGuestRuntime {
           continue;
         }
       }
-      this.start(dir, c, this.argsOf(spec, dir, c));
+      this.start(dir, c, localArgs(spec, dir, c));
       result.started.push(c);
     }
     return result;
   }
 
   /** GET /readyz on the guest API server, as its admin, trusting only the guest's CA. */
-  async ready(spec: GuestSpec, timeoutMs = 2000): Promise<boolean> {
-    return (await this.get(spec, "/readyz", timeoutMs))?.status === 200;
+  ready(spec: GuestSpec, timeoutMs = 2000): Promise<boolean> {
+    return guestReady(this.endpoint(spec), timeoutMs);
   }
 
   /** The gitVersion the guest API server's /version reports, or undefined when it does not answer. */
-  async version(spec: GuestSpec, timeoutMs = 2000): Promise<string | undefined> {
-    const r = await this.get(spec, "/version", timeoutMs);
-    if (r?.status !== 200) return undefined;
-    try {
-      const v = (JSON.parse(r.body) as { gitVersion?: unknown }).gitVersion;
-      return typeof v === "string" && v ? v : undefined;
-    } catch {
-      return undefined;
-    }
+  version(spec: GuestSpec, timeoutMs = 2000): Promise<string | undefined> {
+    return guestVersion(this.endpoint(spec), timeoutMs);
   }
 
   /**
    * Server-side apply of `obj` at `path` with `fieldManager` (force: the add-ons are ours); throws
    * with the API server's answer when it refuses.
    */
-  async apply(spec: GuestSpec, path: string, obj: object, fieldManager: string): Promise<void> {
-    const q = `?fieldManager=${encodeURIComponent(fieldManager)}&force=true`;
-    const r = await this.call(spec, "PATCH", `${path}${q}`, 5000, {
-      body: JSON.stringify(obj),
-      contentType: "application/apply-patch+yaml",
-    });
-    if (r?.status !== 200 && r?.status !== 201)
-      throw new Error(`apply ${path}: ${r ? `${r.status} ${r.body.slice(0, 300)}` : "no answer"}`);
+  apply(spec: GuestSpec, path: string, obj: object, fieldManager: string): Promise<void> {
+    return guestApply(this.endpoint(spec), path, obj, fieldManager);
   }
 
   /** Whether the object at `path` exists in the guest; undefined when the guest does not answer. */
-  async exists(spec: GuestSpec, path: string): Promise<boolean | undefined> {
-    const r = await this.call(spec, "GET", path, 2000);
-    if (r?.status === 200) return true;
-    if (r?.status === 404) return false;
-    return undefined;
+  exists(spec: GuestSpec, path: string): Promise<boolean | undefined> {
+    return guestExists(this.endpoint(spec), path);
   }
 
-  private get(spec: GuestSpec, path: string, timeoutMs: number) {
-    return this.call(spec, "GET", path, timeoutMs);
-  }
-
-  /** A request to the guest API server as its admin (client certificate), trusting only the guest's CA. */
-  private async call(
-    spec: GuestSpec,
-    method: string,
-    path: string,
-    timeoutMs: number,
-    send?: { body: string; contentType: string },
-  ): Promise<{ status: number; body: string } | undefined> {
+  /** The guest's address and its admin credentials from pki/; undefined before pki/ is written. */
+  private endpoint(spec: GuestSpec): GuestEndpoint | undefined {
     assertLoopback(spec.vip);
     const pki = join(this.dirOf(spec.namespace, spec.name), "pki");
     if (!existsSync(join(pki, "done"))) return undefined;
-    return new Promise((resolve) => {
-      const req = request(
-        {
-          host: spec.vip,
-          port: GUEST_API_PORT,
-          method,
-          path,
-          ca: readFileSync(join(pki, "ca.crt")),
-          cert: readFileSync(join(pki, "admin.crt")),
-          key: readFileSync(join(pki, "admin.key")),
-          timeout: timeoutMs,
-          headers: send
-            ? { "Content-Type": send.contentType, "Content-Length": Buffer.byteLength(send.body) }
-            : {},
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => {
-            if (chunks.length < 64) chunks.push(c); // answers here are small; bound them anyway
-          });
-          res.on("end", () =>
-            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }),
-          );
-          res.on("error", () => resolve(undefined));
-        },
-      );
-      req.on("timeout", () => req.destroy());
-      req.on("error", () => resolve(undefined));
-      req.end(send?.body);
-    });
+    return {
+      host: spec.vip,
+      ca: readFileSync(join(pki, "ca.crt")),
+      cert: readFileSync(join(pki, "admin.crt")),
+      key: readFileSync(join(pki, "admin.key")),
+    };
   }
 
   /** Kills exactly this guest's processes (TERM, then KILL after 10 s) and removes its directory. */
@@ -250,205 +188,33 @@ export class LocalGuestRuntime {
   private async writePki(spec: GuestSpec, dir: string): Promise<void> {
     const pki = join(dir, "pki");
     mkdirSync(pki, { recursive: true, mode: 0o700 });
-    const { ca, etcd, proxy, sa } = spec.pki;
-    const svcIp = firstServiceIp(spec.serviceCidr);
-    const [apiserver, etcdServer, etcdClient, proxyClient, admin, kcm, scheduler] = await Promise.all([
-      signLeaf(ca, {
-        commonName: "kube-apiserver",
-        usage: "server",
-        dnsNames: [
-          "kubernetes",
-          "kubernetes.default",
-          "kubernetes.default.svc",
-          "kubernetes.default.svc.cluster.local",
-          "localhost",
-        ],
-        ips: [spec.vip, svcIp],
-      }),
-      signLeaf(etcd, { commonName: "etcd-server", usage: "both", dnsNames: ["localhost"], ips: [spec.vip] }),
-      signLeaf(etcd, { commonName: "kube-apiserver-etcd-client", usage: "client" }),
-      signLeaf(proxy, { commonName: "front-proxy-client", usage: "client" }),
-      signLeaf(ca, { commonName: "kubernetes-admin", organizations: ["system:masters"], usage: "client" }),
-      signLeaf(ca, { commonName: "system:kube-controller-manager", usage: "client" }),
-      signLeaf(ca, { commonName: "system:kube-scheduler", usage: "client" }),
-    ]);
-    const files: Record<string, string> = {
-      "ca.crt": ca.cert,
-      "ca.key": ca.key,
-      "etcd-ca.crt": etcd.cert,
-      "front-proxy-ca.crt": proxy.cert,
-      "sa.pub": sa.cert,
-      "sa.key": sa.key,
-      "apiserver.crt": apiserver.cert,
-      "apiserver.key": apiserver.key,
-      "etcd-server.crt": etcdServer.cert,
-      "etcd-server.key": etcdServer.key,
-      "etcd-client.crt": etcdClient.cert,
-      "etcd-client.key": etcdClient.key,
-      "front-proxy-client.crt": proxyClient.cert,
-      "front-proxy-client.key": proxyClient.key,
-      "admin.crt": admin.cert,
-      "admin.key": admin.key,
-    };
-    for (const [f, content] of Object.entries(files)) writeFileSync(join(pki, f), content, { mode: 0o600 });
-    const server = `https://${spec.vip}:${GUEST_API_PORT}`;
-    const cluster = spec.name;
-    writeFileSync(
-      join(dir, "admin.kubeconfig"),
-      renderKubeconfig(cluster, server, ca.cert, "kubernetes-admin", admin),
-      { mode: 0o600 },
-    );
-    writeFileSync(
-      join(dir, "kube-controller-manager.kubeconfig"),
-      renderKubeconfig(cluster, server, ca.cert, "system:kube-controller-manager", kcm),
-      { mode: 0o600 },
-    );
-    writeFileSync(
-      join(dir, "kube-scheduler.kubeconfig"),
-      renderKubeconfig(cluster, server, ca.cert, "system:kube-scheduler", scheduler),
-      { mode: 0o600 },
-    );
-    writeFileSync(
-      join(dir, "kube-scheduler.yaml"),
-      `apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nclientConnection:\n  kubeconfig: ${join(dir, "kube-scheduler.kubeconfig")}\nleaderElection:\n  leaderElect: false\n`,
-    );
+    const files = await controlPlaneFiles(spec, localLayout(spec, dir));
+    for (const [f, content] of Object.entries(files.pki))
+      writeFileSync(join(pki, f), content, { mode: 0o600 });
+    for (const [f, content] of Object.entries(files.config))
+      writeFileSync(join(dir, f), content, { mode: f.endsWith(".kubeconfig") ? 0o600 : 0o644 });
     writeFileSync(join(pki, "done"), ""); // last: a half-written pki/ is rewritten on the next ensure
   }
+}
 
-  private argsOf(spec: GuestSpec, dir: string, c: Component): string[] {
-    const p = (f: string) => join(dir, "pki", f);
-    const vip = spec.vip;
-    switch (c) {
-      case "etcd":
-        return [
-          "--name",
-          spec.name,
-          "--data-dir",
-          join(dir, "etcd"),
-          "--listen-client-urls",
-          `https://${vip}:${ETCD_PORT}`,
-          "--advertise-client-urls",
-          `https://${vip}:${ETCD_PORT}`,
-          "--listen-peer-urls",
-          `http://${vip}:${ETCD_PEER_PORT}`,
-          "--initial-advertise-peer-urls",
-          `http://${vip}:${ETCD_PEER_PORT}`,
-          "--initial-cluster",
-          `${spec.name}=http://${vip}:${ETCD_PEER_PORT}`,
-          "--cert-file",
-          p("etcd-server.crt"),
-          "--key-file",
-          p("etcd-server.key"),
-          "--client-cert-auth",
-          "--trusted-ca-file",
-          p("etcd-ca.crt"),
-          "--unsafe-no-fsync",
-          "--log-level",
-          "warn",
-          "--quota-backend-bytes",
-          String(256 * 1024 * 1024),
-        ];
-      case "kube-apiserver":
-        return [
-          "--etcd-servers",
-          `https://${vip}:${ETCD_PORT}`,
-          "--etcd-cafile",
-          p("etcd-ca.crt"),
-          "--etcd-certfile",
-          p("etcd-client.crt"),
-          "--etcd-keyfile",
-          p("etcd-client.key"),
-          "--bind-address",
-          vip,
-          "--secure-port",
-          String(GUEST_API_PORT),
-          "--advertise-address",
-          vip,
-          "--endpoint-reconciler-type",
-          "none",
-          "--tls-cert-file",
-          p("apiserver.crt"),
-          "--tls-private-key-file",
-          p("apiserver.key"),
-          "--client-ca-file",
-          p("ca.crt"),
-          "--requestheader-client-ca-file",
-          p("front-proxy-ca.crt"),
-          "--proxy-client-cert-file",
-          p("front-proxy-client.crt"),
-          "--proxy-client-key-file",
-          p("front-proxy-client.key"),
-          "--requestheader-allowed-names",
-          "front-proxy-client",
-          "--requestheader-username-headers",
-          "X-Remote-User",
-          "--requestheader-group-headers",
-          "X-Remote-Group",
-          "--requestheader-extra-headers-prefix",
-          "X-Remote-Extra-",
-          "--authorization-mode",
-          "Node,RBAC",
-          "--service-account-key-file",
-          p("sa.pub"),
-          "--service-account-signing-key-file",
-          p("sa.key"),
-          "--service-account-issuer",
-          "https://kubernetes.default.svc.cluster.local",
-          "--service-cluster-ip-range",
-          spec.serviceCidr,
-          "--allow-privileged=true",
-          "--profiling=false",
-          // A guest holds a few hundred objects: reads from etcd cost it little, while the watch
-          // cache's per-resource rings and indexes are a good part of an idle API server's heap.
-          "--watch-cache=false",
-        ];
-      case "kube-controller-manager":
-        return [
-          "--kubeconfig",
-          join(dir, "kube-controller-manager.kubeconfig"),
-          "--authentication-kubeconfig",
-          join(dir, "kube-controller-manager.kubeconfig"),
-          "--authorization-kubeconfig",
-          join(dir, "kube-controller-manager.kubeconfig"),
-          "--bind-address",
-          vip,
-          "--secure-port",
-          String(KCM_PORT),
-          "--service-account-private-key-file",
-          p("sa.key"),
-          "--root-ca-file",
-          p("ca.crt"),
-          "--cluster-signing-cert-file",
-          p("ca.crt"),
-          "--cluster-signing-key-file",
-          p("ca.key"),
-          "--allocate-node-cidrs=true",
-          "--cluster-cidr",
-          spec.podCidr,
-          "--service-cluster-ip-range",
-          spec.serviceCidr,
-          "--use-service-account-credentials=true",
-          "--controllers",
-          "*",
-          "--leader-elect=false",
-          "--profiling=false",
-        ];
-      case "kube-scheduler":
-        return [
-          "--config",
-          join(dir, "kube-scheduler.yaml"),
-          "--authentication-kubeconfig",
-          join(dir, "kube-scheduler.kubeconfig"),
-          "--authorization-kubeconfig",
-          join(dir, "kube-scheduler.kubeconfig"),
-          "--bind-address",
-          vip,
-          "--secure-port",
-          String(SCHEDULER_PORT),
-          "--profiling=false",
-        ];
-    }
-  }
+/** Files in <dir>/pki and <dir>; addresses: everything on the guest's loopback VIP. */
+export function localLayout(spec: GuestSpec, dir: string): ControlPlaneLayout {
+  return {
+    pki: (f) => join(dir, "pki", f),
+    config: (f) => join(dir, f),
+    etcdDataDir: join(dir, "etcd"),
+    etcdAddress: spec.vip,
+    bindAddress: spec.vip,
+    internalServer: `https://${spec.vip}:${GUEST_API_PORT}`,
+  };
+}
+
+/** The command line of a local guest's component `c`, its state in `dir`. */
+export function localArgs(spec: GuestSpec, dir: string, c: Component): string[] {
+  const args = componentArgs(spec, localLayout(spec, dir), c);
+  // Local only: a guest's etcd here is a test fixture on a shared disk, so fsync's latency buys
+  // nothing (the pods runtime keeps fsync: its etcd is on a PVC and must survive a node crash).
+  return c === "etcd" ? [...args, "--unsafe-no-fsync"] : args;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

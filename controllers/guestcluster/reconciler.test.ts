@@ -19,17 +19,20 @@ import { silentLogger } from "../runtime/log.ts";
 import { type ResourceType, Secrets } from "../runtime/resource.ts";
 import { Store } from "../runtime/store.ts";
 import { FakeClient } from "../runtime/testing/fakeclient.ts";
-import type { EnsureResult, GuestSpec, LocalGuestRuntime } from "./local.ts";
+import type { EnsureResult, GuestRuntime, GuestSpec } from "./controlplane.ts";
 import { GuestClusterReconciler } from "./reconciler.ts";
 
 const NS = "dev";
 
 /** The runtime's I/O, faked: the guest answers when `ready`; `missing` paths are not in the guest. */
-class FakeRuntime {
+class FakeRuntime implements GuestRuntime {
+  constructor(readonly loopbackOnly = true) {}
   ready_ = false;
+  readonly specs: GuestSpec[] = [];
   readonly applied: string[] = [];
   readonly missing = new Set<string>();
-  async ensure(_s: GuestSpec): Promise<EnsureResult> {
+  async ensure(s: GuestSpec): Promise<EnsureResult> {
+    this.specs.push(s);
     return { adopted: [], started: [], pending: [] };
   }
   async ready(_s: GuestSpec): Promise<boolean> {
@@ -41,20 +44,20 @@ class FakeRuntime {
   async exists(_s: GuestSpec, path: string): Promise<boolean | undefined> {
     return !this.missing.has(path);
   }
-  async apply(_s: GuestSpec, path: string): Promise<void> {
+  async apply(_s: GuestSpec, path: string, _o: object, _fm: string): Promise<void> {
     this.applied.push(path);
     this.missing.delete(path);
   }
   async stop(): Promise<void> {}
 }
 
-function seed(): FakeClient {
+function seed(vip = "127.0.100.1"): FakeClient {
   const tkc = {
     apiVersion: "run.tanzu.vmware.com/v1alpha3",
     kind: "TanzuKubernetesCluster",
     metadata: { name: "c1", namespace: NS, uid: "tkc-uid" },
     spec: {
-      topology: { controlPlane: { replicas: 1 } },
+      topology: { controlPlane: { replicas: 1, storageClass: "gold" } },
       settings: { network: { cni: { name: "calico" } }, storage: { defaultClass: "gold" } },
     },
   } as unknown as TanzuKubernetesCluster;
@@ -76,7 +79,7 @@ function seed(): FakeClient {
       ],
     },
     spec: {
-      controlPlaneEndpoint: { host: "127.0.100.1", port: 6443 },
+      controlPlaneEndpoint: { host: vip, port: 6443 },
       controlPlaneRef: {
         apiVersion: "controlplane.cluster.x-k8s.io/v1beta1",
         kind: "KubeadmControlPlane",
@@ -89,7 +92,12 @@ function seed(): FakeClient {
     apiVersion: "controlplane.cluster.x-k8s.io/v1beta1",
     kind: "KubeadmControlPlane",
     metadata: { name: "c1-control-plane", namespace: NS, labels: { [CapiLabels.clusterName]: "c1" } },
-    spec: { replicas: 1, machineTemplate: { infrastructureRef: {} }, kubeadmConfigSpec: {} },
+    spec: {
+      replicas: 1,
+      version: "v1.33.1+vmware.1",
+      machineTemplate: { infrastructureRef: {} },
+      kubeadmConfigSpec: {},
+    },
   } as unknown as KubeadmControlPlane;
   const machine = {
     apiVersion: "cluster.x-k8s.io/v1beta1",
@@ -126,7 +134,7 @@ function driver(c: FakeClient, rt: FakeRuntime) {
     stores.secrets,
     stores.kcps,
     stores.tkcs,
-    rt as unknown as LocalGuestRuntime,
+    rt,
     silentLogger,
   );
   const sync = async <T extends KubeObject>(s: Store<T>, rt: ResourceType<T>) => {
@@ -203,5 +211,37 @@ describe("guest-cluster reconciler", () => {
       .sort();
     expect(created).toEqual(["dev/c1-etcd", "dev/c1-proxy", "dev/c1-sa"]);
     expect(c.peek(Secrets, "c1-ca", NS)?.data).toEqual(ca?.data);
+  });
+
+  it("gives the runtime the Cluster as owner, its Kubernetes version and storage class; loopback only for local", async () => {
+    // A data-only, non-loopback VIP: the fake runtimes dial nothing.
+    const pods = new FakeRuntime(false);
+    expect(await driver(seed("192.168.128.5"), pods)()).toEqual({ requeueAfter: 500 });
+    expect(pods.specs[0]).toMatchObject({
+      vip: "192.168.128.5",
+      owner: { kind: "Cluster", name: "c1", uid: "cluster-uid" },
+      kubernetesVersion: "v1.33.1+vmware.1",
+      storageClass: "gold",
+    });
+    const local = new FakeRuntime(true);
+    await expect(driver(seed("192.168.128.5"), local)()).rejects.toThrow(/loopback/);
+    expect(local.specs).toEqual([]);
+  });
+
+  it("takes a topology Cluster's storageClass variable when no TKC made it", async () => {
+    const c = seed("192.168.128.5");
+    await c.patch(ClusterResource, "c1", NS, {
+      metadata: { ownerReferences: [] },
+      spec: {
+        topology: {
+          class: "x",
+          version: "v1.32.10+vmware.1",
+          variables: [{ name: "storageClass", value: "silver" }],
+        },
+      },
+    });
+    const pods = new FakeRuntime(false);
+    await driver(c, pods)();
+    expect(pods.specs[0]).toMatchObject({ storageClass: "silver", kubernetesVersion: "v1.32.10+vmware.1" });
   });
 });

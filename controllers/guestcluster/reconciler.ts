@@ -1,11 +1,13 @@
-// The guest-cluster controller's reconciler (runtime `local`): when the first control-plane
-// Machine's VM of a Cluster is powered on, it makes the cluster's PKI (Cluster API's -ca, -etcd,
-// -proxy, -sa Secrets, made once and reused after a restart), starts or adopts the guest control
-// plane's processes, records what the guest's /readyz answers on the KubeadmControlPlane (whose
+// The guest-cluster controller's reconciler (runtimes `local` and `pods`): when the first
+// control-plane Machine's VM of a Cluster is powered on, it makes the cluster's PKI (Cluster API's
+// -ca, -etcd, -proxy, -sa Secrets, made once and reused after a restart), has the runtime run the
+// guest control plane (local: starts or adopts its processes; pods: applies its StatefulSet, Secret
+// and Service), records what the guest's /readyz answers on the KubeadmControlPlane (whose
 // status, and the TKC's, follow it), and once it answers writes the real admin kubeconfig into
 // <cluster>-kubeconfig and applies the add-ons into the guest's kube-system. Every 10 s it ensures
 // again, which restarts a process that died and re-applies a deleted add-on. Deleting the Cluster
-// stops the processes and removes their files before the finalizer goes.
+// stops the processes and removes their files before the finalizer goes (pods: the garbage
+// collector removes the objects the Cluster owns).
 import type { V1Secret } from "@kubernetes/client-node";
 import { parse } from "yaml";
 import type { Cluster } from "../api/cluster/cluster.ts";
@@ -25,8 +27,9 @@ import type { Logger } from "../runtime/log.ts";
 import { Secrets } from "../runtime/resource.ts";
 import type { Store } from "../runtime/store.ts";
 import { ADDON_FIELD_MANAGER, addonObjects, cniOf, objectPath } from "./addons.ts";
+import { GUEST_API_PORT, type GuestRuntime, type GuestSpec } from "./controlplane.ts";
 import { controlPlaneUp, guestNetwork } from "./decide.ts";
-import { assertLoopback, GUEST_API_PORT, type GuestSpec, type LocalGuestRuntime } from "./local.ts";
+import { assertLoopback } from "./local.ts";
 import { type ClusterPki, newClusterPki, signLeaf } from "./pki.ts";
 import {
   kubeconfigSecret,
@@ -51,7 +54,7 @@ export class GuestClusterReconciler implements Reconciler {
     private readonly secrets: Store<V1Secret>,
     private readonly kcps: Store<KubeadmControlPlane>,
     private readonly tkcs: Store<TanzuKubernetesCluster>,
-    private readonly runtime: LocalGuestRuntime,
+    private readonly runtime: GuestRuntime,
     private readonly log: Logger,
   ) {}
 
@@ -67,7 +70,7 @@ export class GuestClusterReconciler implements Reconciler {
     }
     const net = guestNetwork(found);
     if (!net || !controlPlaneUp(this.machinesOf(ns, name))) return undefined;
-    assertLoopback(net.vip); // never bind or dial anything but loopback
+    if (this.runtime.loopbackOnly) assertLoopback(net.vip); // never bind or dial anything but loopback
     const cluster = await ensureFinalizer(this.client, ClusterResource, found, GUEST_FINALIZER);
     const owner: SecretOwner = {
       apiVersion: cluster.apiVersion ?? "cluster.x-k8s.io/v1beta1",
@@ -76,7 +79,15 @@ export class GuestClusterReconciler implements Reconciler {
       uid: cluster.metadata.uid ?? "",
     };
     const pki = await this.ensurePki(ns, name, owner);
-    const spec = { namespace: ns, name, ...net, pki };
+    const spec: GuestSpec = {
+      namespace: ns,
+      name,
+      ...net,
+      pki,
+      owner,
+      kubernetesVersion: this.kubernetesVersionOf(cluster),
+      storageClass: this.storageClassOf(cluster),
+    };
     const { started, pending } = await this.runtime.ensure(spec);
     if (started.length)
       this.log.info({ cluster: `${ns}/${name}`, started }, "guest control plane processes started");
@@ -124,6 +135,23 @@ export class GuestClusterReconciler implements Reconciler {
     this.addonsApplied.set(key, hash);
     if (all) this.log.info({ cluster: key, objects: objects.length }, "guest add-ons applied");
     if (reapplied.length) this.log.info({ cluster: key, reapplied }, "guest add-ons re-applied");
+  }
+
+  /** The Kubernetes version the Cluster's control plane should run: its topology's, else its KCP's. */
+  private kubernetesVersionOf(cluster: Cluster): string | undefined {
+    const ref = cluster.spec.controlPlaneRef;
+    const kcp =
+      ref?.kind === "KubeadmControlPlane" ? this.kcps.get(cluster.metadata.namespace, ref.name) : undefined;
+    return cluster.spec.topology?.version ?? kcp?.spec.version;
+  }
+
+  /** The class of the control plane's volumes: the TKC's, else the topology's `storageClass` variable. */
+  private storageClassOf(cluster: Cluster): string | undefined {
+    const v: unknown = cluster.spec.topology?.variables?.find((x) => x.name === "storageClass")?.value;
+    return (
+      this.tkcOf(cluster)?.spec.topology.controlPlane.storageClass ??
+      (typeof v === "string" && v ? v : undefined)
+    );
   }
 
   /** The TKC a Cluster was made from (its controller owner), if any. */

@@ -1,7 +1,9 @@
-// The guest-cluster controller's wiring (runtime `local` only): Clusters, the Machines that tell
-// when a control plane's VM is powered on, and Cluster API's Secrets (the same informer as the TKC
-// controller's). Where the binaries and the guests' state live comes from the manager's
-// environment, which hack/manager.sh sets for a local cluster.
+// The guest-cluster controller's wiring (runtimes `local` and `pods`): Clusters, the Machines that
+// tell when a control plane's VM is powered on, and Cluster API's Secrets (the same informer as the
+// TKC controller's). Local: where the binaries and the guests' state live comes from the manager's
+// environment, which hack/manager.sh sets for a local cluster. Pods: the manager's client applies
+// the hosted control plane's objects (podsruntime.ts).
+import type { V1Secret } from "@kubernetes/client-node";
 import { ClusterResource } from "../api/cluster/cluster.ts";
 import { MachineResource } from "../api/cluster/machine.ts";
 import { CapiLabels } from "../api/contracts.ts";
@@ -10,8 +12,11 @@ import { TanzuKubernetesClusterResource } from "../api/run/tanzukubernetescluste
 import { anyChange } from "../runtime/controller.ts";
 import type { Manager } from "../runtime/manager.ts";
 import { Secrets } from "../runtime/resource.ts";
+import type { Store } from "../runtime/store.ts";
 import { clusterOf } from "../shared/capi.ts";
+import type { GuestRuntime } from "./controlplane.ts";
 import { LocalGuestRuntime } from "./local.ts";
+import { PodsGuestRuntime } from "./podsruntime.ts";
 import { GuestClusterReconciler } from "./reconciler.ts";
 
 export interface LocalGuestEnv {
@@ -33,7 +38,13 @@ export function localRuntimeFromEnv(env: LocalGuestEnv = process.env): LocalGues
   return new LocalGuestRuntime({ stateDir, kubernetesBin, etcdBin });
 }
 
-export function setupGuestClusterController(mgr: Manager, runtime: LocalGuestRuntime): void {
+/** The runtime of settings.guestClustersRuntime (local or pods), given the Secrets' cache. */
+export type GuestRuntimeFactory = (mgr: Manager, secrets: Store<V1Secret>) => GuestRuntime;
+
+export const localRuntime: GuestRuntimeFactory = () => localRuntimeFromEnv();
+export const podsRuntime: GuestRuntimeFactory = (mgr, secrets) => new PodsGuestRuntime(mgr.client, secrets);
+
+export function setupGuestClusterController(mgr: Manager, makeRuntime: GuestRuntimeFactory): void {
   const clusters = mgr.informer(ClusterResource);
   const machines = mgr.informer(MachineResource);
   const secrets = mgr.informer(Secrets, { labelSelector: CapiLabels.clusterName });
@@ -51,7 +62,7 @@ export function setupGuestClusterController(mgr: Manager, runtime: LocalGuestRun
         secrets.store,
         kcps.store,
         tkcs.store,
-        runtime,
+        makeRuntime(mgr, secrets.store),
         mgr.log.child({ controller: "guestcluster" }),
       ),
     );

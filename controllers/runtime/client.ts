@@ -81,6 +81,10 @@ export interface PatchOptions {
   type?: PatchType;
   subresource?: string;
   force?: boolean;
+  /** The field manager of a server-side apply (default FIELD_MANAGER). */
+  fieldManager?: string;
+  /** Server-side dry run (dryRun=All): validated and admitted, not stored. */
+  dryRun?: boolean;
 }
 
 export interface DeleteOptions {
@@ -242,7 +246,11 @@ export class KubeClient implements Client {
     return this.request<T>("PATCH", objectPath(rt, name, namespace, o.subresource), {
       body,
       contentType: patchContentType[type],
-      query: { fieldManager: FIELD_MANAGER, force: type === "apply" ? (o.force ?? true) : undefined },
+      query: {
+        fieldManager: o.fieldManager ?? FIELD_MANAGER,
+        force: type === "apply" ? (o.force ?? true) : undefined,
+        dryRun: o.dryRun ? "All" : undefined,
+      },
     });
   }
 

@@ -16,6 +16,7 @@ import type {
   V1RoleBinding,
   V1Secret,
   V1Service,
+  V1StatefulSet,
   V1StorageClass,
 } from "@kubernetes/client-node";
 import type { KubeObject } from "./client.ts";
@@ -93,6 +94,13 @@ export const Leases: ResourceType<V1Lease> = {
   version: "v1",
   plural: "leases",
   kind: "Lease",
+  namespaced: true,
+};
+export const StatefulSets: ResourceType<V1StatefulSet> = {
+  group: "apps",
+  version: "v1",
+  plural: "statefulsets",
+  kind: "StatefulSet",
   namespaced: true,
 };
 export const Events: ResourceType = {

@@ -73,9 +73,11 @@ export type VipDecision =
 
 /**
  * Which VIP `o` gets. An asked-for address is claimed through the pool, which sees both kinds'
- * statuses: a VIP has one holder across Services and VirtualMachineServices (issue 19, finding 6).
+ * statuses: a VIP has one holder across Services and VirtualMachineServices (issue 19, finding 6) —
+ * unless `shares(ip)` says the holder is `o`'s own kin (the guest-cluster pods runtime's Service on
+ * its Cluster's control-plane VIP: VipTarget.sharesVip).
  */
-export function decideVip(pool: IpPool, o: LoadBalanced): VipDecision {
+export function decideVip(pool: IpPool, o: LoadBalanced, shares?: (ip: string) => boolean): VipDecision {
   const key = keyOf(o.metadata);
   if (o.spec?.type !== "LoadBalancer") {
     pool.release(key);
@@ -84,6 +86,7 @@ export function decideVip(pool: IpPool, o: LoadBalanced): VipDecision {
   const current = vipOf(o);
   if (current && pool.contains(current)) return { kind: "keep", ip: current };
   const asked = o.spec.loadBalancerIP;
+  if (asked && pool.contains(asked) && shares?.(asked)) return { kind: "keep", ip: asked };
   const ip = asked ? pool.claim(key, asked) : pool.allocate(key);
   if (ip) return { kind: "allocated", ip };
   const { used, size } = pool.usage();
@@ -109,6 +112,11 @@ export interface VipTarget<T extends LoadBalanced> {
   store: Store<T>;
   /** Whether Pacific serves this object at all (Services: only in Supervisor Namespaces). */
   serves?(o: T): boolean;
+  /**
+   * Whether `o` may have `ip` although another object holds it: one owner's two fronts of one
+   * endpoint (a Cluster's VirtualMachineService and its hosted control plane's Service).
+   */
+  sharesVip?(o: T, ip: string): boolean;
   /** Kind-specific status on the working copy (the VirtualMachineService's Ready condition). */
   describe?(o: T, d: VipDecision): void;
 }
@@ -130,7 +138,7 @@ export async function reconcileVip<T extends LoadBalanced>(
     return undefined;
   }
   if (target.serves && !target.serves(o)) return undefined; // not ours to serve
-  const d = decideVip(pool, o);
+  const d = decideVip(pool, o, target.sharesVip && ((ip) => target.sharesVip?.(o, ip) ?? false));
   if (d.kind === "refused") events.event(o, "Warning", "VIPPoolExhausted", "AllocateVIP", d.message);
   const h = new PatchHelper(client, target.resource, o);
   applyVip(h.obj, d);

@@ -14,7 +14,7 @@ import {
   KubeadmControlPlaneResource,
 } from "../../api/controlplane/kubeadmcontrolplane.ts";
 import type { NewV1Beta1Condition } from "../../runtime/capiconditions.ts";
-import type { GuestRuntimeKind } from "../../shared/guestruntime.ts";
+import { type GuestRuntimeKind, hasGuestControlPlane } from "../../shared/guestruntime.ts";
 import type { MachineCounts, MachineOwnerKind } from "../../shared/machineowner.ts";
 
 /** True when the guest-cluster controller last saw the guest API server answer /readyz. */
@@ -28,7 +28,7 @@ export function controlPlaneState(
   counts: MachineCounts,
 ): { initialized: boolean; ready: boolean } {
   const member = counts.ready.length > 0;
-  if (runtime !== "local") return { initialized: member, ready: member };
+  if (!hasGuestControlPlane(runtime)) return { initialized: member, ready: member };
   const up = member && guestAnswers(k);
   return { initialized: k.status?.initialized === true || up, ready: up };
 }
@@ -39,7 +39,7 @@ export function availableCondition(
   k: KubeadmControlPlane,
   counts: MachineCounts,
 ): NewV1Beta1Condition[] {
-  if (runtime !== "local") return [];
+  if (!hasGuestControlPlane(runtime)) return [];
   const { initialized, ready } = controlPlaneState(runtime, k, counts);
   if (ready) return [{ type: "Available", status: "True" }];
   if (!initialized)

@@ -60,6 +60,19 @@ describe("GuestControlPlaneReady", () => {
     });
   });
 
+  it("runtime pods: follows the guest's /readyz as local does (here nothing answers)", () => {
+    const t = tkc();
+    markGuestControlPlaneReady(t, "pods", kcp({ [GuestAnnotations.apiServerReady]: "False" }), release);
+    expect(cond(t)).toMatchObject({ status: "False", reason: "GuestControlPlaneNotRunning" });
+    markGuestControlPlaneReady(
+      t,
+      "pods",
+      kcp({ [GuestAnnotations.apiServerReady]: "True", [GuestAnnotations.apiServerVersion]: "v1.23.8" }),
+      release,
+    );
+    expect(cond(t)).toMatchObject({ status: "True", reason: "Ready" });
+  });
+
   it("the same Kubernetes version: True, Ready, no message", () => {
     const t = tkc();
     const same = kcp({

@@ -15,7 +15,7 @@ import type { TanzuKubernetesRelease } from "../../api/run/tanzukubernetesreleas
 import type { VirtualMachine } from "../../api/vmoperator/virtualmachine.ts";
 import { markFalse, markTrue, type V1Beta1Condition } from "../../runtime/capiconditions.ts";
 import { type Condition, findCondition } from "../../runtime/conditions.ts";
-import type { GuestRuntimeKind } from "../../shared/guestruntime.ts";
+import { type GuestRuntimeKind, hasGuestControlPlane } from "../../shared/guestruntime.ts";
 import { nameOf, upgradesFrom } from "./desired.ts";
 import { releaseNotFound } from "./validate.ts";
 
@@ -42,7 +42,7 @@ export function markReleaseCompatible(
 
 /**
  * ControlPlaneReady: the KCP's Ready — or its Available when that is False (a guest API server that
- * does not answer, runtime local: docs/guest-clusters.md), so that Ready says the cluster is usable.
+ * does not answer, runtimes local and pods: docs/guest-clusters.md), so that Ready says the cluster is usable.
  */
 export function markControlPlaneReady(obj: TanzuKubernetesCluster, kcp: KubeadmControlPlane | undefined) {
   const available = findCondition(kcp?.status?.conditions as Condition[] | undefined, "Available") as
@@ -70,7 +70,7 @@ const upstreamOf = (v: string) => v.split("+")[0] ?? v;
 
 /**
  * GuestControlPlaneReady (Pacific's): whether an API server answers at the cluster's endpoint.
- * With runtime none nothing does, and the condition says so; with `local` it follows the guest's
+ * With runtime none nothing does, and the condition says so; with `local` or `pods` it follows the guest's
  * /readyz (the KCP's annotation), and says honestly which version the guest reports when it is not
  * the release's (Pacific runs the Kubernetes it builds).
  */
@@ -81,15 +81,13 @@ export function markGuestControlPlaneReady(
   release: TanzuKubernetesRelease,
 ) {
   const type = "GuestControlPlaneReady";
-  if (runtime !== "local") {
+  if (!hasGuestControlPlane(runtime)) {
     markFalse(
       obj,
       type,
       "NoGuestControlPlane",
       "Info",
-      runtime === "pods"
-        ? "the pods guest runtime is not built yet: no API server answers at the control-plane endpoint"
-        : "guest-cluster runtime none: no API server answers at the control-plane endpoint, and the kubeconfig Secret holds no credentials",
+      "guest-cluster runtime none: no API server answers at the control-plane endpoint, and the kubeconfig Secret holds no credentials",
     );
     return;
   }
@@ -233,6 +231,6 @@ function guestControlPlaneOf(
   runtime: GuestRuntimeKind,
   kcp: KubeadmControlPlane | undefined,
 ): TanzuKubernetesClusterStatus["guestControlPlane"] {
-  const version = runtime === "local" ? guestVersionOf(kcp) : undefined;
+  const version = hasGuestControlPlane(runtime) ? guestVersionOf(kcp) : undefined;
   return version ? { runtime, version } : { runtime };
 }

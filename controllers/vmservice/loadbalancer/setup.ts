@@ -11,11 +11,21 @@ import { LoadBalancerReconciler } from "./reconciler.ts";
 export function setupLoadBalancerController(mgr: Manager, vips: IpPool): void {
   const services = mgr.informer(Services);
   const namespaces = mgr.informer(Namespaces);
+  const vmServices = mgr.informer(VirtualMachineServiceResource);
   mgr
     .controller("loadbalancer-service")
     .for(Services, { predicate: anyChange })
     .watches(Services, waitingForVip(services.store), vipChanged)
     .watches(VirtualMachineServiceResource, waitingForVip(services.store), vipChanged)
     .withOptions({ maxConcurrentReconciles: 1 }) // one allocation at a time, as the VirtualMachineService controller
-    .complete(new LoadBalancerReconciler(mgr.client, services.store, namespaces.store, vips, mgr.events));
+    .complete(
+      new LoadBalancerReconciler(
+        mgr.client,
+        services.store,
+        namespaces.store,
+        vips,
+        mgr.events,
+        vmServices.store,
+      ),
+    );
 }
