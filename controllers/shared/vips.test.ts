@@ -1,9 +1,12 @@
 // The VIP decision: keep, allocate the lowest free, honour an asked-for address, refuse when none is free.
 import type { V1Service } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
+import { ApiError } from "../runtime/errors.ts";
+import { Services } from "../runtime/resource.ts";
 import { Store } from "../runtime/store.ts";
+import { FakeClient } from "../runtime/testing/fakeclient.ts";
 import { IpPool } from "./ipam.ts";
-import { applyVip, decideVip, type LoadBalanced } from "./vips.ts";
+import { applyVip, decideVip, type LoadBalanced, reconcileVip, type VipTarget, vipOf } from "./vips.ts";
 
 const svc = (name: string, o: { type?: string; ip?: string; asked?: string } = {}): V1Service => ({
   metadata: { name, namespace: "ns" },
@@ -78,5 +81,32 @@ describe("the VIP decision", () => {
     expect(a.status).toEqual({});
     applyVip(a, { kind: "allocated", ip: "192.168.128.10" });
     expect(a.status?.loadBalancer?.ingress).toEqual([{ ip: "192.168.128.10" }]);
+  });
+});
+
+describe("VIP reconciles side by side (VIP_WORKERS)", () => {
+  it("never hand out one address twice before any status is in the cache; a failed write frees its address", async () => {
+    const objs = ["a", "b", "c"].map((n) => svc(n));
+    const client = new FakeClient(...objs.map((o) => [Services, o] as [typeof Services, V1Service]));
+    const store = new Store<V1Service>();
+    for (const o of objs) store.set(o);
+    // The pool reads the cache, which has none of the writes below yet (the informer lags).
+    const ips = new IpPool("vips", "192.168.128.10-192.168.128.12", () =>
+      store.list().flatMap((o) => (o.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? "")),
+    );
+    const target: VipTarget<V1Service> = { resource: Services, store };
+    const events = { event: () => undefined };
+    client.failNext("patch", new ApiError(500, "InternalError", "etcd timeout"), "Service");
+    const results = await Promise.allSettled(
+      objs.map((o) =>
+        reconcileVip(client, ips, events, target, { namespace: "ns", name: o.metadata?.name ?? "" }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(["rejected", "fulfilled", "fulfilled"]);
+    const given = ["b", "c"].map((n) => vipOf(client.peek(Services, n, "ns") ?? {}));
+    expect(given).toEqual(["192.168.128.11", "192.168.128.12"]);
+    // a's address went back to the pool: its retry gets it, not one of b's or c's.
+    await reconcileVip(client, ips, events, target, { namespace: "ns", name: "a" });
+    expect(vipOf(client.peek(Services, "a", "ns") ?? {})).toBe("192.168.128.10");
   });
 });

@@ -17,6 +17,12 @@ import type { Store } from "../runtime/store.ts";
 import { IpPool } from "./ipam.ts";
 
 export const EXHAUSTED_RETRY_MS = 30_000;
+/**
+ * Workers of each VIP controller. The pool's decision is synchronous (IpPool: what is used is read
+ * and an address taken with no await between), so parallel reconciles never hand out one address
+ * twice; the status write they wait on is what runs side by side.
+ */
+export const VIP_WORKERS = 8;
 
 /** What the two kinds share: a type, an asked-for address and the ingress list. */
 export interface LoadBalanced extends KubeObject {

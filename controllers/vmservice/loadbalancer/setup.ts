@@ -5,7 +5,7 @@ import { anyChange } from "../../runtime/controller.ts";
 import type { Manager } from "../../runtime/manager.ts";
 import { Namespaces, Services } from "../../runtime/resource.ts";
 import type { IpPool } from "../../shared/ipam.ts";
-import { vipChanged, waitingForVip } from "../../shared/vips.ts";
+import { VIP_WORKERS, vipChanged, waitingForVip } from "../../shared/vips.ts";
 import { LoadBalancerReconciler } from "./reconciler.ts";
 
 export function setupLoadBalancerController(mgr: Manager, vips: IpPool): void {
@@ -17,7 +17,7 @@ export function setupLoadBalancerController(mgr: Manager, vips: IpPool): void {
     .for(Services, { predicate: anyChange })
     .watches(Services, waitingForVip(services.store), vipChanged)
     .watches(VirtualMachineServiceResource, waitingForVip(services.store), vipChanged)
-    .withOptions({ maxConcurrentReconciles: 1 }) // one allocation at a time, as the VirtualMachineService controller
+    .withOptions({ maxConcurrentReconciles: VIP_WORKERS }) // side by side, as the VirtualMachineService controller
     .complete(
       new LoadBalancerReconciler(
         mgr.client,
