@@ -73,7 +73,7 @@ async function until(what: string, cond: () => boolean, timeoutMs = TIMEOUT_MS):
   }
 }
 
-async function prepare(sim: Simulator): Promise<KubeClient> {
+export async function prepare(sim: Simulator): Promise<KubeClient> {
   resetCluster();
   const client = benchClient(kubeConfig());
   if (sim.name === "pacific") await installChart();
@@ -82,7 +82,7 @@ async function prepare(sim: Simulator): Promise<KubeClient> {
 }
 
 /** Creates `n` hosts and waits for their Nodes to be Ready; returns timing and write figures. */
-async function bringUpHosts(client: KubeClient, sim: Simulator, n: number, prefix: string) {
+export async function bringUpHosts(client: KubeClient, sim: Simulator, n: number, prefix: string) {
   let readyCount = 0;
   let lastReady = 0;
   const readyAt = new Map<string, number>();

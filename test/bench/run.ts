@@ -3,6 +3,7 @@ const scenarios: Record<string, () => Promise<unknown>> = {
   runtime: () => import("./runtime.ts").then((m) => m.run()),
   "hosts-1k": () => import("./nodes.ts").then((m) => m.hosts1k()),
   "pods-10k": () => import("./nodes.ts").then((m) => m.pods10k()),
+  "hosts-5k": () => import("./hosts5k.ts").then((m) => m.hosts5k()),
   soak: () => import("./soak.ts").then((m) => m.soak()),
   namespaces: () => import("./namespaces.ts").then((m) => m.namespaces()),
   tkc: () => import("./tkc.ts").then((m) => m.tkc()),
