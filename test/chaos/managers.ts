@@ -22,6 +22,8 @@ export class ManagerProc {
     private readonly logFile: string,
     /** The delay before a restart, as a kubelet's restartPolicy Always would wait. */
     private readonly restartDelay: () => number,
+    /** More environment: the guest runtime's settings, paths and binaries. */
+    private readonly extraEnv: Record<string, string> = {},
   ) {}
 
   start(): void {
@@ -41,7 +43,7 @@ export class ManagerProc {
       ],
       {
         stdio: ["ignore", log, log],
-        env: { ...process.env, PACIFIC_VM_BOOT_DELAY: "0s", PACIFIC_POD_START_DELAY: "0s" },
+        env: { ...process.env, PACIFIC_VM_BOOT_DELAY: "0s", PACIFIC_POD_START_DELAY: "0s", ...this.extraEnv },
       },
     );
     closeSync(log);

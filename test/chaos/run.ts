@@ -3,8 +3,9 @@
 // made and deleted, VSpherePods and TKCs created, scaled, upgraded and deleted — while faults are
 // injected: SIGKILL of a manager (and of the leader, two replicas run), kube-apiserver and etcd
 // stopped and restarted, the API server stalled (SIGSTOP) longer than the watch watchdog, and a
-// second client writing over what Pacific owns. Then it waits for convergence and checks the
-// invariants. Prints its seed, the faults, the time to converge and each invariant with its count;
+// second client writing over what Pacific owns — and TKCs have guest clusters (runtime `local`, at
+// most two at a time), one of whose processes is SIGKILLed a few times per block. Then it waits for
+// convergence and checks the invariants. Prints its seed, the faults, the time to converge and each invariant with its count;
 // exits 1 on any violation. It resets the local control plane first (hack/cluster.sh down; up).
 //   --seed N   (default: time-based; printed)   --ops N (default 200)
 import { execFileSync } from "node:child_process";
@@ -20,6 +21,14 @@ import { SupervisorNamespaceResource } from "../../controllers/api/vsphere/super
 import { VSpherePodResource } from "../../controllers/api/vsphere/vspherepod.ts";
 import { KubeClient } from "../../controllers/runtime/client.ts";
 import { Namespaces, ResourceQuotas } from "../../controllers/runtime/resource.ts";
+import {
+  checkGuestInvariants,
+  guestDirs,
+  killAllGuests,
+  killGuestProcess,
+  restartedWithin,
+  scanGuestProcesses,
+} from "./guests.ts";
 import { checkInvariants, type Verdict } from "./invariants.ts";
 import { ManagerProc } from "./managers.ts";
 
@@ -45,6 +54,8 @@ const rand = rng(seed);
 // Restart delays draw from their own stream, so the workload's sequence depends on the seed alone.
 const restartRand = rng(seed ^ 0x5eed);
 const restartDelay = () => Math.floor(restartRand() * 3000);
+// So do the guest-process kills (which guest runs at that moment is not the seed's to decide).
+const guestRand = rng(seed ^ 0x9e57);
 const pick = <T>(xs: T[]): T | undefined => (xs.length ? xs[Math.floor(rand() * xs.length)] : undefined);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sh = (...a: string[]) => execFileSync("bash", a, { cwd: root, stdio: "pipe", encoding: "utf8" });
@@ -53,6 +64,16 @@ const sh = (...a: string[]) => execFileSync("bash", a, { cwd: root, stdio: "pipe
 // The faults stop and start its processes, so the suite runs against this cluster whatever
 // KUBECONFIG says (helm and the managers inherit it). It starts from a fresh one: the invariants
 // are over the whole cluster, and what other suites left in it is not this run's to answer for.
+// Guest clusters (runtime local): their processes and state under this worktree's .cluster, their
+// VIPs on loopback in a range of their own (the guest e2e suites use 127.0.144-145.x). At most two
+// guests at a time: each is four processes of ~100 MiB and takes a share of two cores to come up.
+const GUEST_STATE = join(root, ".cluster", "chaos-guests");
+const GUEST_VIPS = "127.0.147.0/24";
+const MAX_GUESTS = 2;
+// Convergence after the last fault, seconds: measured (docs/chaos.md) ~TODO.
+const CONVERGE_BOUND_S = 60;
+// Whatever a run that crashed left, first: hack/cluster.sh down removes .cluster, not processes.
+killAllGuests(GUEST_STATE);
 sh("hack/cluster.sh", "down");
 sh("hack/cluster.sh", "up");
 process.env.KUBECONFIG = join(root, ".cluster", "kubeconfig");
@@ -191,7 +212,8 @@ const ops: Array<[number, () => Promise<unknown>]> = [
     2,
     async () => {
       const ns = await readyNamespace();
-      if (!ns || tkcs.size >= 4) return;
+      // A TKC is a guest cluster: no more than MAX_GUESTS, counting those still being torn down.
+      if (!ns || guestCount() >= MAX_GUESTS) return;
       const name = `tkc-${serial++}`;
       await client.create(TanzuKubernetesClusterResource, {
         apiVersion: "run.tanzu.vmware.com/v1alpha3",
@@ -295,6 +317,11 @@ async function readyNamespace(): Promise<string | undefined> {
     : undefined;
 }
 
+/** The workload's TKCs and the guests still on disk (a deleted TKC's, until it is torn down). */
+function guestCount(): number {
+  return new Set([...[...tkcs].map(([n, t]) => `${t.ns}/${n}`), ...guestDirs(GUEST_STATE)]).size;
+}
+
 const totalWeight = ops.reduce((n, [w]) => n + w, 0);
 function randomOp(): () => Promise<unknown> {
   let r = rand() * totalWeight;
@@ -321,6 +348,11 @@ async function main(): Promise<void> {
       "--create-namespace",
       "--set",
       "replicas=0",
+      // The RBAC the local runtime needs (PKI Secrets, drain finalizers), and the settings.
+      "--set",
+      "guestClusters.runtime=local",
+      "--set",
+      `network.vipPool=${GUEST_VIPS}`,
       "--wait",
     ],
     { stdio: "pipe" },
@@ -330,10 +362,30 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), "pacific-chaos-"));
   const kubeconfig = join(work, "kubeconfig");
   sh("hack/manager.sh", "kubeconfig", kubeconfig);
-  const managers = [
-    new ManagerProc("a", 18101, root, kubeconfig, join(work, "manager-a.log"), restartDelay),
-    new ManagerProc("b", 18102, root, kubeconfig, join(work, "manager-b.log"), restartDelay),
-  ];
+  const printDir = (tool: string) => sh("hack/build-tools.sh", "--print-dir", tool).trim();
+  // As hack/manager.sh runs a manager for guestClusters.runtime=local.
+  const guestEnv = {
+    PACIFIC_GUEST_CLUSTERS_RUNTIME: "local",
+    PACIFIC_VIP_POOL: GUEST_VIPS,
+    PACIFIC_GUEST_STATE_DIR: GUEST_STATE,
+    PACIFIC_KUBERNETES_BIN: printDir("kubernetes"),
+    PACIFIC_ETCD_BIN: printDir("etcd"),
+  };
+  // Metrics ports next to the slot's PACIFIC_METRICS_ADDRESS, so that runs on two local clusters of
+  // one machine do not collide (18101-18102 without it).
+  const base = Number(process.env.PACIFIC_METRICS_ADDRESS?.split(":").pop() ?? 18100);
+  managers = ["a", "b"].map(
+    (n, i) =>
+      new ManagerProc(
+        n,
+        base + 1 + i,
+        root,
+        kubeconfig,
+        join(work, `manager-${n}.log`),
+        restartDelay,
+        guestEnv,
+      ),
+  );
   for (const m of managers) m.start();
   // Homes for VSpherePods and TKCs from the start (more come and go during the run).
   for (const ns of [await createNamespace(), await createNamespace()]) {
@@ -394,6 +446,11 @@ async function main(): Promise<void> {
       },
     ],
   ]);
+  // Guest-process kills at these shares of a block: each is due from then on until a guest runs whole
+  // (the first guests come up some 20-60 s into a run) and is done at the next operation.
+  const guestKillShares = [0.3, 0.5, 0.7, 0.85].map(at);
+  let guestKillsDue = 0;
+  const guestRestarts: Array<Promise<number | "gone" | "timeout">> = [];
 
   for (let i = 0; i < OPS; i++) {
     if (i > 0 && i % BLOCK === 0)
@@ -408,6 +465,15 @@ async function main(): Promise<void> {
       );
     const f = schedule.get(i % BLOCK);
     if (f) await f();
+    if (guestKillShares.includes(i % BLOCK)) guestKillsDue++;
+    if (guestKillsDue > 0) {
+      const killed = killGuestProcess(GUEST_STATE, guestRand);
+      if (killed) {
+        guestKillsDue--;
+        fault(`SIGKILL of a guest ${killed.component}`);
+        guestRestarts.push(restartedWithin(GUEST_STATE, killed, 60_000));
+      }
+    }
     if (i > 0 && i % killEvery === 0) {
       // Every fourth kill takes the leader (a new one leads after the 15 s lease); the others a
       // replica at random, usually the standby. Each is restarted 0-3 s later (its restart policy).
@@ -441,12 +507,19 @@ async function main(): Promise<void> {
       })
       .catch(() => undefined);
   for (const m of managers) m.start();
+  if (guestKillsDue > 0) fault(`guest kill not done (no guest ran whole): ${guestKillsDue}`);
   const lastFault = Date.now();
   let verdicts: Verdict[] = [];
   let converged = false;
   const lastViolated = new Map<string, { at: number; first: string }>();
   while (Date.now() - lastFault < 120_000) {
-    verdicts = await checkInvariants(client).catch(() => []);
+    verdicts = await Promise.all([
+      checkInvariants(client),
+      checkGuestInvariants(client, { stateDir: GUEST_STATE, vipPrefix: GUEST_VIPS.replace(/0\/24$/, "") }),
+    ]).then(
+      ([a, b]) => [...a, ...b],
+      () => [],
+    );
     // Which invariant holds convergence back: the last moment each one was violated.
     for (const v of verdicts)
       if (v.violations.length)
@@ -458,6 +531,8 @@ async function main(): Promise<void> {
     await sleep(2000);
   }
   const convergeSeconds = Math.round((Date.now() - lastFault) / 100) / 10;
+  const restarts = await Promise.all(guestRestarts);
+  const restartMs = restarts.filter((r): r is number => typeof r === "number");
   const kills = managers.reduce((n, m) => n + m.kills, 0);
   const selfExits = managers.reduce((n, m) => n + m.selfExits, 0);
   console.log(
@@ -475,6 +550,16 @@ async function main(): Promise<void> {
         tkcs: tkcs.size,
       },
       faults: { ...faults, managerKills: kills, managerExitsOnTheirOwn: selfExits },
+      guestRestarts: {
+        killed: restarts.length,
+        restarted: restartMs.length,
+        tornDownFirst: restarts.filter((r) => r === "gone").length,
+        notRestartedIn60s: restarts.filter((r) => r === "timeout").length,
+        maxSeconds: restartMs.length ? Math.round(Math.max(...restartMs) / 100) / 10 : undefined,
+        medianSeconds: restartMs.length
+          ? Math.round([...restartMs].sort((a, b) => a - b)[Math.floor(restartMs.length / 2)]! / 100) / 10
+          : undefined,
+      },
       managerLogs: work,
       convergeSeconds,
       converged,
@@ -511,12 +596,29 @@ async function main(): Promise<void> {
     if (left === 0) break;
     await sleep(1000);
   }
+  // The deleted TKCs' guests are torn down by the managers (their Clusters' finalizer) before the
+  // Supervisor Namespaces go; what is left after that, the run kills.
+  const tornDown = Date.now() + 30_000;
+  while (Date.now() < tornDown && scanGuestProcesses(GUEST_STATE).length) await sleep(500);
   for (const m of managers) await m.stop();
-  const ok = converged && convergeSeconds <= 60 && kills >= 10;
+  const guestProcessesLeft = killAllGuests(GUEST_STATE);
+  const ok = converged && convergeSeconds <= CONVERGE_BOUND_S && kills >= 10 && restarts.length > 0;
   console.log(
-    `${ok ? "chaos passed" : "chaos FAILED"}: seed ${seed}, converged in ${convergeSeconds} s, ${kills} manager kills`,
+    `${ok ? "chaos passed" : "chaos FAILED"}: seed ${seed}, converged in ${convergeSeconds} s, ${kills} manager kills, ${restarts.length} guest-process kills, ${guestProcessesLeft} guest processes left after cleanup`,
   );
   process.exit(ok ? 0 : 1);
 }
 
-await main();
+let managers: ManagerProc[] = [];
+// On any exit, a failed one included: no manager and no guest process outlives the run.
+process.on("exit", () => {
+  for (const m of managers) m.kill();
+  killAllGuests(GUEST_STATE);
+});
+for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => process.exit(130));
+try {
+  await main();
+} catch (e) {
+  console.error(e);
+  process.exit(1);
+}
