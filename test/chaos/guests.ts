@@ -156,6 +156,9 @@ function expectedNodes(t: TanzuKubernetesCluster, machines: Machine[], vms: Virt
     .map(nodeNameOf);
 }
 
+/** One client per kubeconfig seen (the checks run every 2 s: their kept-alive sockets are reused). */
+const guestClients = new Map<string, KubeClient>();
+
 /**
  * What answers through `<tkc>-kubeconfig`: that kubeconfig as a client (its CA verified, no insecure
  * flag), /readyz and the guest's Nodes. A string says why the guest cannot be asked.
@@ -170,17 +173,21 @@ async function askGuest(
     .catch(() => undefined);
   const text = Buffer.from(s?.data?.value ?? "", "base64").toString("utf8");
   if (!text) return "no kubeconfig Secret";
-  const kc = new k8s.KubeConfig();
-  try {
-    kc.loadFromString(text);
-  } catch (e) {
-    return `kubeconfig does not parse: ${(e as Error).message}`;
+  let guest = guestClients.get(text);
+  if (!guest) {
+    const kc = new k8s.KubeConfig();
+    try {
+      kc.loadFromString(text);
+    } catch (e) {
+      return `kubeconfig does not parse: ${(e as Error).message}`;
+    }
+    const c = kc.getCurrentCluster();
+    if (!c?.server.startsWith("https://")) return `kubeconfig server ${c?.server}`;
+    if (c.skipTLSVerify) return "kubeconfig skips TLS verification";
+    if (!c.caData) return "kubeconfig has no CA";
+    guest = new KubeClient(kc, { timeoutMs: 5000 });
+    guestClients.set(text, guest);
   }
-  const c = kc.getCurrentCluster();
-  if (!c?.server.startsWith("https://")) return `kubeconfig server ${c?.server}`;
-  if (c.skipTLSVerify) return "kubeconfig skips TLS verification";
-  if (!c.caData) return "kubeconfig has no CA";
-  const guest = new KubeClient(kc, { timeoutMs: 5000 });
   try {
     const readyz = await guest.request<string>("GET", "/readyz", { raw: true });
     if (readyz.trim() !== "ok") return `/readyz answered ${readyz.slice(0, 80)}`;

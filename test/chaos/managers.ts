@@ -39,7 +39,7 @@ export class ManagerProc {
         "--leader-elect=true",
         `--bind-address=127.0.0.1:${this.port}`,
         "--watch-timeout=10s",
-        "--log-level=error",
+        `--log-level=${process.env.PACIFIC_CHAOS_LOG_LEVEL ?? "error"}`,
       ],
       {
         stdio: ["ignore", log, log],

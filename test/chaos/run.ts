@@ -14,7 +14,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import * as k8s from "@kubernetes/client-node";
-import { TanzuKubernetesClusterResource } from "../../controllers/api/run/tanzukubernetescluster.ts";
+import {
+  type TanzuKubernetesCluster,
+  TanzuKubernetesClusterResource,
+} from "../../controllers/api/run/tanzukubernetescluster.ts";
 import { ESXiHostResource } from "../../controllers/api/vsphere/esxihost.ts";
 import { StorageClassBindingResource } from "../../controllers/api/vsphere/storageclassbinding.ts";
 import { SupervisorNamespaceResource } from "../../controllers/api/vsphere/supervisornamespace.ts";
@@ -70,8 +73,12 @@ const sh = (...a: string[]) => execFileSync("bash", a, { cwd: root, stdio: "pipe
 const GUEST_STATE = join(root, ".cluster", "chaos-guests");
 const GUEST_VIPS = "127.0.147.0/24";
 const MAX_GUESTS = 2;
-// Convergence after the last fault, seconds: measured (docs/chaos.md) ~TODO.
-const CONVERGE_BOUND_S = 60;
+// Convergence after the last fault, seconds. Without guests it took 27-31 s (the namespace
+// controller's grace-period re-check) against a bound of 60. A guest made near the end adds a leader
+// takeover (the 15 s lease: both managers are restarted at the end) and its bring-up, 6-10 s on this
+// machine at load 4-5 but 65 s at load 13 in CI (the guest e2e): 60 + 30 covers the takeover and
+// twice the bring-up measured here, while a guest that is never restarted still fails the run.
+const CONVERGE_BOUND_S = 90;
 // Whatever a run that crashed left, first: hack/cluster.sh down removes .cluster, not processes.
 killAllGuests(GUEST_STATE);
 sh("hack/cluster.sh", "down");
@@ -450,7 +457,8 @@ async function main(): Promise<void> {
   // (the first guests come up some 20-60 s into a run) and is done at the next operation.
   const guestKillShares = [0.3, 0.5, 0.7, 0.85].map(at);
   let guestKillsDue = 0;
-  const guestRestarts: Array<Promise<number | "gone" | "timeout">> = [];
+  const guestRestarts: Array<Promise<{ at: number; killed: string; restart: number | "gone" | "timeout" }>> =
+    [];
 
   for (let i = 0; i < OPS; i++) {
     if (i > 0 && i % BLOCK === 0)
@@ -471,7 +479,14 @@ async function main(): Promise<void> {
       if (killed) {
         guestKillsDue--;
         fault(`SIGKILL of a guest ${killed.component}`);
-        guestRestarts.push(restartedWithin(GUEST_STATE, killed, 60_000));
+        const killedAt = Math.round((Date.now() - started) / 1000);
+        guestRestarts.push(
+          restartedWithin(GUEST_STATE, killed, 60_000).then((restart) => ({
+            at: killedAt,
+            killed: `${killed.guest} ${killed.component}`,
+            restart: typeof restart === "number" ? Math.round(restart / 100) / 10 : restart,
+          })),
+        );
       }
     }
     if (i > 0 && i % killEvery === 0) {
@@ -512,7 +527,7 @@ async function main(): Promise<void> {
   let verdicts: Verdict[] = [];
   let converged = false;
   const lastViolated = new Map<string, { at: number; first: string }>();
-  while (Date.now() - lastFault < 120_000) {
+  while (Date.now() - lastFault < (CONVERGE_BOUND_S + 60) * 1000) {
     verdicts = await Promise.all([
       checkInvariants(client),
       checkGuestInvariants(client, { stateDir: GUEST_STATE, vipPrefix: GUEST_VIPS.replace(/0\/24$/, "") }),
@@ -531,8 +546,18 @@ async function main(): Promise<void> {
     await sleep(2000);
   }
   const convergeSeconds = Math.round((Date.now() - lastFault) / 100) / 10;
-  const restarts = await Promise.all(guestRestarts);
-  const restartMs = restarts.filter((r): r is number => typeof r === "number");
+  const guestKills = await Promise.all(guestRestarts);
+  const restarts = guestKills.map((k) => k.restart);
+  // The TKCs at the end: the guest invariants hold for those running (the others must report why).
+  const tkcsAtTheEnd = await client.list<TanzuKubernetesCluster>(TanzuKubernetesClusterResource).then(
+    (l) =>
+      l.items.map((t) => {
+        const g = t.status?.conditions?.find((c) => c.type === "GuestControlPlaneReady");
+        return `${t.metadata.namespace}/${t.metadata.name} ${t.status?.phase} guest ${g?.status} ${g?.reason ?? ""}`;
+      }),
+    () => [],
+  );
+  const restartS = restarts.filter((r): r is number => typeof r === "number");
   const kills = managers.reduce((n, m) => n + m.kills, 0);
   const selfExits = managers.reduce((n, m) => n + m.selfExits, 0);
   console.log(
@@ -552,14 +577,13 @@ async function main(): Promise<void> {
       faults: { ...faults, managerKills: kills, managerExitsOnTheirOwn: selfExits },
       guestRestarts: {
         killed: restarts.length,
-        restarted: restartMs.length,
+        restarted: restartS.length,
         tornDownFirst: restarts.filter((r) => r === "gone").length,
         notRestartedIn60s: restarts.filter((r) => r === "timeout").length,
-        maxSeconds: restartMs.length ? Math.round(Math.max(...restartMs) / 100) / 10 : undefined,
-        medianSeconds: restartMs.length
-          ? Math.round([...restartMs].sort((a, b) => a - b)[Math.floor(restartMs.length / 2)]! / 100) / 10
-          : undefined,
+        maxSeconds: restartS.length ? Math.max(...restartS) : undefined,
+        each: guestKills,
       },
+      tkcsAtTheEnd,
       managerLogs: work,
       convergeSeconds,
       converged,
@@ -602,7 +626,9 @@ async function main(): Promise<void> {
   while (Date.now() < tornDown && scanGuestProcesses(GUEST_STATE).length) await sleep(500);
   for (const m of managers) await m.stop();
   const guestProcessesLeft = killAllGuests(GUEST_STATE);
-  const ok = converged && convergeSeconds <= CONVERGE_BOUND_S && kills >= 10 && restarts.length > 0;
+  // At least one guest process killed, and every one killed started again (or its guest torn down).
+  const guestsOk = restarts.length > 0 && !restarts.includes("timeout");
+  const ok = converged && convergeSeconds <= CONVERGE_BOUND_S && kills >= 10 && guestsOk;
   console.log(
     `${ok ? "chaos passed" : "chaos FAILED"}: seed ${seed}, converged in ${convergeSeconds} s, ${kills} manager kills, ${restarts.length} guest-process kills, ${guestProcessesLeft} guest processes left after cleanup`,
   );
