@@ -69,7 +69,7 @@ const sh = (...a: string[]) => execFileSync("bash", a, { cwd: root, stdio: "pipe
 // are over the whole cluster, and what other suites left in it is not this run's to answer for.
 // Guest clusters (runtime local): their processes and state under this worktree's .cluster, their
 // VIPs on loopback in a range of their own (the guest e2e suites use 127.0.144-145.x). At most two
-// guests at a time: each is four processes of ~100 MiB and takes a share of two cores to come up.
+// guests at a time: each is four processes (~450-500 MiB together) and a share of two cores to come up.
 const GUEST_STATE = join(root, ".cluster", "chaos-guests");
 const GUEST_VIPS = "127.0.147.0/24";
 const MAX_GUESTS = 2;
@@ -103,8 +103,12 @@ const vpods = new Map<string, string>(); // name → namespace
 const tkcs = new Map<string, { ns: string; release: number }>();
 let serial = 0;
 const faults: Record<string, number> = {};
+// When each fault happened (ms since the start): what fell in a guest restart's window is printed with it.
+const faultLog: Array<{ at: number; what: string }> = [];
+const runStarted = Date.now();
 const fault = (what: string) => {
   faults[what] = (faults[what] ?? 0) + 1;
+  faultLog.push({ at: Date.now() - runStarted, what });
 };
 let opsDone = 0;
 let opsFailed = 0;
@@ -457,8 +461,9 @@ async function main(): Promise<void> {
   // (the first guests come up some 20-60 s into a run) and is done at the next operation.
   const guestKillShares = [0.3, 0.5, 0.7, 0.85].map(at);
   let guestKillsDue = 0;
-  const guestRestarts: Array<Promise<{ at: number; killed: string; restart: number | "gone" | "timeout" }>> =
-    [];
+  const guestRestarts: Array<
+    Promise<{ at: number; killed: string; restart: number | "gone" | "timeout"; meanwhile: string[] }>
+  > = [];
 
   for (let i = 0; i < OPS; i++) {
     if (i > 0 && i % BLOCK === 0)
@@ -479,12 +484,21 @@ async function main(): Promise<void> {
       if (killed) {
         guestKillsDue--;
         fault(`SIGKILL of a guest ${killed.component}`);
-        const killedAt = Math.round((Date.now() - started) / 1000);
+        const killedAt = Date.now() - runStarted;
         guestRestarts.push(
           restartedWithin(GUEST_STATE, killed, 60_000).then((restart) => ({
-            at: killedAt,
+            at: Math.round(killedAt / 1000),
             killed: `${killed.guest} ${killed.component}`,
             restart: typeof restart === "number" ? Math.round(restart / 100) / 10 : restart,
+            // The other faults until it was restarted: a long restart is a leader takeover.
+            meanwhile: faultLog
+              .filter(
+                (f) =>
+                  f.at > killedAt &&
+                  f.at < Date.now() - runStarted &&
+                  !/^SIGKILL of a guest|^conflicting write/.test(f.what),
+              )
+              .map((f) => f.what),
           })),
         );
       }
