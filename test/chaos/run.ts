@@ -102,6 +102,9 @@ const homes = new Set<string>();
 const vpods = new Map<string, string>(); // name → namespace
 const tkcs = new Map<string, { ns: string; release: number }>();
 let serial = 0;
+// A TKC made at the start in a home and never deleted (scaled and upgraded like the others): the
+// guest invariants have at least one guest to check at the end, whatever the seed deleted.
+let anchor: string | undefined;
 const faults: Record<string, number> = {};
 // When each fault happened (ms since the start): what fell in a guest restart's window is printed with it.
 const faultLog: Array<{ at: number; what: string }> = [];
@@ -225,27 +228,7 @@ const ops: Array<[number, () => Promise<unknown>]> = [
       const ns = await readyNamespace();
       // A TKC is a guest cluster: no more than MAX_GUESTS, counting those still being torn down.
       if (!ns || guestCount() >= MAX_GUESTS) return;
-      const name = `tkc-${serial++}`;
-      await client.create(TanzuKubernetesClusterResource, {
-        apiVersion: "run.tanzu.vmware.com/v1alpha3",
-        kind: "TanzuKubernetesCluster",
-        metadata: { name, namespace: ns },
-        spec: {
-          topology: {
-            controlPlane: {
-              replicas: 1,
-              vmClass: "best-effort-small",
-              storageClass: STORAGE,
-              tkr: { reference: { name: RELEASES[0] } },
-            },
-            nodePools: [
-              { name: "workers", replicas: 1, vmClass: "best-effort-small", storageClass: STORAGE },
-            ],
-          },
-        },
-      });
-      tkcs.set(name, { ns, release: 0 });
-      made.tkcs++;
+      await createTkc(ns);
     },
   ],
   [
@@ -278,7 +261,7 @@ const ops: Array<[number, () => Promise<unknown>]> = [
   [
     1,
     async () => {
-      const name = pick([...tkcs.keys()]);
+      const name = pick([...tkcs.keys()].filter((n) => n !== anchor));
       if (!name) return;
       const ns = tkcs.get(name)!.ns;
       tkcs.delete(name);
@@ -298,6 +281,29 @@ const ops: Array<[number, () => Promise<unknown>]> = [
     },
   ],
 ];
+async function createTkc(ns: string): Promise<string> {
+  const name = `tkc-${serial++}`;
+  await client.create(TanzuKubernetesClusterResource, {
+    apiVersion: "run.tanzu.vmware.com/v1alpha3",
+    kind: "TanzuKubernetesCluster",
+    metadata: { name, namespace: ns },
+    spec: {
+      topology: {
+        controlPlane: {
+          replicas: 1,
+          vmClass: "best-effort-small",
+          storageClass: STORAGE,
+          tkr: { reference: { name: RELEASES[0] } },
+        },
+        nodePools: [{ name: "workers", replicas: 1, vmClass: "best-effort-small", storageClass: STORAGE }],
+      },
+    },
+  });
+  tkcs.set(name, { ns, release: 0 });
+  made.tkcs++;
+  return name;
+}
+
 async function createNamespace(): Promise<string> {
   const ns = `chaos-ns-${serial++}`;
   await client.create(SupervisorNamespaceResource, {
@@ -411,6 +417,7 @@ async function main(): Promise<void> {
     )
       await sleep(250);
   }
+  anchor = await createTkc([...homes][0]!);
 
   // Faults at fixed shares of each block of 200 operations (a longer run repeats them), and a kill
   // every 12 operations.
