@@ -573,8 +573,9 @@ async function main(): Promise<void> {
   const tkcsAtTheEnd = await client.list<TanzuKubernetesCluster>(TanzuKubernetesClusterResource).then(
     (l) =>
       l.items.map((t) => {
-        const g = t.status?.conditions?.find((c) => c.type === "GuestControlPlaneReady");
-        return `${t.metadata.namespace}/${t.metadata.name} ${t.status?.phase} guest ${g?.status} ${g?.reason ?? ""}`;
+        const cond = (type: string) => t.status?.conditions?.find((c) => c.type === type);
+        const [r, g] = [cond("Ready"), cond("GuestControlPlaneReady")];
+        return `${t.metadata.namespace}/${t.metadata.name} ${t.status?.phase}, Ready ${r?.status} ${r?.reason ?? ""} ${r?.status === "True" ? "" : (r?.message ?? "").slice(0, 200)}, guest ${g?.status} ${g?.reason ?? ""}`;
       }),
     () => [],
   );
