@@ -137,8 +137,8 @@ export function nodeViolations(guest: string, expected: string[], nodes: V1Node[
   return out;
 }
 
-/** The Nodes each running TKC's guest should list: its Machines whose VM is powered on. */
-function expectedNodes(t: TanzuKubernetesCluster, machines: Machine[], vms: VirtualMachine[]): string[] {
+/** The Machines whose VM is powered on, of each TKC: the Nodes its guest should list. */
+function poweredOnMachines(t: TanzuKubernetesCluster, machines: Machine[], vms: VirtualMachine[]): Machine[] {
   return machines
     .filter(
       (m) =>
@@ -152,8 +152,7 @@ function expectedNodes(t: TanzuKubernetesCluster, machines: Machine[], vms: Virt
           v.metadata.ownerReferences?.some((r) => r.uid === m.metadata.uid) &&
           v.status?.powerState === "PoweredOn",
       ),
-    )
-    .map(nodeNameOf);
+    );
 }
 
 /** One client per kubeconfig seen (the checks run every 2 s: their kept-alive sockets are reused). */
@@ -213,30 +212,39 @@ export async function checkGuestInvariants(client: KubeClient, o: GuestCheckOpti
     client.list<VirtualMachine>(VirtualMachineResource).then((l) => l.items),
   ]);
   const keyOf = (x: KubeObject) => `${x.metadata?.namespace}/${x.metadata?.name}`;
-  const running = tkcs.filter((t) => t.status?.phase === "running" && !t.metadata.deletionTimestamp);
+  // The TKCs that must have a guest: every running one — and, beyond it, any whose control-plane
+  // Machine's VM is powered on (what starts a guest), whatever its phase says: a TKC `failed` by an
+  // upgrade the topology refused (a minor version skipped) still has its guest running.
+  const live = tkcs.filter((t) => !t.metadata.deletionTimestamp);
+  const onOf = new Map(live.map((t) => [keyOf(t), poweredOnMachines(t, machines, vms)]));
+  const guested = live.filter(
+    (t) =>
+      t.status?.phase === "running" ||
+      onOf.get(keyOf(t))?.some((m) => m.metadata.labels?.[CapiLabels.controlPlane] !== undefined),
+  );
   const verdicts: Verdict[] = [];
 
-  // Every running TKC's guest answers through its kubeconfig Secret and lists one Ready Node per
-  // powered-on Machine, and no Node of Pacific's beyond them.
+  // Each such guest answers through its kubeconfig Secret and lists one Ready Node per powered-on
+  // Machine, and no Node of Pacific's beyond them.
   const answers: string[] = [];
   const nodeProblems: string[] = [];
   let nodesChecked = 0;
   await Promise.all(
-    running.map(async (t) => {
+    guested.map(async (t) => {
       const key = keyOf(t);
       const got = await askGuest(client, t.metadata.namespace ?? "", t.metadata.name ?? "");
       if (typeof got === "string") {
         answers.push(`${key}: ${got}`);
         return;
       }
-      const expected = expectedNodes(t, machines, vms);
+      const expected = (onOf.get(key) ?? []).map(nodeNameOf);
       nodesChecked += expected.length;
       nodeProblems.push(...nodeViolations(key, expected, got.nodes));
     }),
   );
   verdicts.push({
     name: "every running TKC's guest answers /readyz through its kubeconfig",
-    checked: running.length,
+    checked: guested.length,
     violations: answers,
   });
   verdicts.push({
@@ -251,7 +259,7 @@ export async function checkGuestInvariants(client: KubeClient, o: GuestCheckOpti
   verdicts.push({
     name: "one process set per guest, none for a TKC that is gone",
     checked: procs.length,
-    violations: processSetViolations(procs, new Set(running.map(keyOf)), existing),
+    violations: processSetViolations(procs, new Set(guested.map(keyOf)), existing),
   });
   const dirs = guestDirs(o.stateDir);
   const vips = new Set(clusters.map((c) => c.spec?.controlPlaneEndpoint?.host).filter(Boolean));
