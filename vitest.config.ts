@@ -12,6 +12,7 @@ export default defineConfig({
             "controllers/**/*.test.ts",
             "hack/**/*.test.ts",
             "test/bench/**/*.test.ts",
+            "test/chaos/**/*.test.ts",
             "test/docs.test.ts",
           ],
           environment: "node",

@@ -22,6 +22,8 @@ export class ManagerProc {
     private readonly logFile: string,
     /** The delay before a restart, as a kubelet's restartPolicy Always would wait. */
     private readonly restartDelay: () => number,
+    /** More environment: the guest runtime's settings, paths and binaries. */
+    private readonly extraEnv: Record<string, string> = {},
   ) {}
 
   start(): void {
@@ -37,11 +39,11 @@ export class ManagerProc {
         "--leader-elect=true",
         `--bind-address=127.0.0.1:${this.port}`,
         "--watch-timeout=10s",
-        "--log-level=error",
+        `--log-level=${process.env.PACIFIC_CHAOS_LOG_LEVEL ?? "error"}`,
       ],
       {
         stdio: ["ignore", log, log],
-        env: { ...process.env, PACIFIC_VM_BOOT_DELAY: "0s", PACIFIC_POD_START_DELAY: "0s" },
+        env: { ...process.env, PACIFIC_VM_BOOT_DELAY: "0s", PACIFIC_POD_START_DELAY: "0s", ...this.extraEnv },
       },
     );
     closeSync(log);

@@ -3,8 +3,9 @@
 // made and deleted, VSpherePods and TKCs created, scaled, upgraded and deleted — while faults are
 // injected: SIGKILL of a manager (and of the leader, two replicas run), kube-apiserver and etcd
 // stopped and restarted, the API server stalled (SIGSTOP) longer than the watch watchdog, and a
-// second client writing over what Pacific owns. Then it waits for convergence and checks the
-// invariants. Prints its seed, the faults, the time to converge and each invariant with its count;
+// second client writing over what Pacific owns — and TKCs have guest clusters (runtime `local`, at
+// most two at a time), one of whose processes is SIGKILLed a few times per block. Then it waits for
+// convergence and checks the invariants. Prints its seed, the faults, the time to converge and each invariant with its count;
 // exits 1 on any violation. It resets the local control plane first (hack/cluster.sh down; up).
 //   --seed N   (default: time-based; printed)   --ops N (default 200)
 import { execFileSync } from "node:child_process";
@@ -13,13 +14,24 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import * as k8s from "@kubernetes/client-node";
-import { TanzuKubernetesClusterResource } from "../../controllers/api/run/tanzukubernetescluster.ts";
+import {
+  type TanzuKubernetesCluster,
+  TanzuKubernetesClusterResource,
+} from "../../controllers/api/run/tanzukubernetescluster.ts";
 import { ESXiHostResource } from "../../controllers/api/vsphere/esxihost.ts";
 import { StorageClassBindingResource } from "../../controllers/api/vsphere/storageclassbinding.ts";
 import { SupervisorNamespaceResource } from "../../controllers/api/vsphere/supervisornamespace.ts";
 import { VSpherePodResource } from "../../controllers/api/vsphere/vspherepod.ts";
 import { KubeClient } from "../../controllers/runtime/client.ts";
 import { Namespaces, ResourceQuotas } from "../../controllers/runtime/resource.ts";
+import {
+  checkGuestInvariants,
+  guestDirs,
+  killAllGuests,
+  killGuestProcess,
+  restartedWithin,
+  scanGuestProcesses,
+} from "./guests.ts";
 import { checkInvariants, type Verdict } from "./invariants.ts";
 import { ManagerProc } from "./managers.ts";
 
@@ -45,6 +57,8 @@ const rand = rng(seed);
 // Restart delays draw from their own stream, so the workload's sequence depends on the seed alone.
 const restartRand = rng(seed ^ 0x5eed);
 const restartDelay = () => Math.floor(restartRand() * 3000);
+// So do the guest-process kills (which guest runs at that moment is not the seed's to decide).
+const guestRand = rng(seed ^ 0x9e57);
 const pick = <T>(xs: T[]): T | undefined => (xs.length ? xs[Math.floor(rand() * xs.length)] : undefined);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sh = (...a: string[]) => execFileSync("bash", a, { cwd: root, stdio: "pipe", encoding: "utf8" });
@@ -53,6 +67,20 @@ const sh = (...a: string[]) => execFileSync("bash", a, { cwd: root, stdio: "pipe
 // The faults stop and start its processes, so the suite runs against this cluster whatever
 // KUBECONFIG says (helm and the managers inherit it). It starts from a fresh one: the invariants
 // are over the whole cluster, and what other suites left in it is not this run's to answer for.
+// Guest clusters (runtime local): their processes and state under this worktree's .cluster, their
+// VIPs on loopback in a range of their own (the guest e2e suites use 127.0.144-145.x). At most two
+// guests at a time: each is four processes (~450-500 MiB together) and a share of two cores to come up.
+const GUEST_STATE = join(root, ".cluster", "chaos-guests");
+const GUEST_VIPS = "127.0.147.0/24";
+const MAX_GUESTS = 2;
+// Convergence after the last fault, seconds. Without guests it took 27-31 s (the namespace
+// controller's grace-period re-check) against a bound of 60. A guest made near the end adds a leader
+// takeover (the 15 s lease: both managers are restarted at the end) and its bring-up, 6-10 s on this
+// machine at load 4-5 but 65 s at load 13 in CI (the guest e2e): 60 + 30 covers the takeover and
+// twice the bring-up measured here, while a guest that is never restarted still fails the run.
+const CONVERGE_BOUND_S = 90;
+// Whatever a run that crashed left, first: hack/cluster.sh down removes .cluster, not processes.
+killAllGuests(GUEST_STATE);
 sh("hack/cluster.sh", "down");
 sh("hack/cluster.sh", "up");
 process.env.KUBECONFIG = join(root, ".cluster", "kubeconfig");
@@ -74,9 +102,16 @@ const homes = new Set<string>();
 const vpods = new Map<string, string>(); // name → namespace
 const tkcs = new Map<string, { ns: string; release: number }>();
 let serial = 0;
+// A TKC made at the start in a home and never deleted (scaled and upgraded like the others): the
+// guest invariants have at least one guest to check at the end, whatever the seed deleted.
+let anchor: string | undefined;
 const faults: Record<string, number> = {};
+// When each fault happened (ms since the start): what fell in a guest restart's window is printed with it.
+const faultLog: Array<{ at: number; what: string }> = [];
+const runStarted = Date.now();
 const fault = (what: string) => {
   faults[what] = (faults[what] ?? 0) + 1;
+  faultLog.push({ at: Date.now() - runStarted, what });
 };
 let opsDone = 0;
 let opsFailed = 0;
@@ -191,28 +226,9 @@ const ops: Array<[number, () => Promise<unknown>]> = [
     2,
     async () => {
       const ns = await readyNamespace();
-      if (!ns || tkcs.size >= 4) return;
-      const name = `tkc-${serial++}`;
-      await client.create(TanzuKubernetesClusterResource, {
-        apiVersion: "run.tanzu.vmware.com/v1alpha3",
-        kind: "TanzuKubernetesCluster",
-        metadata: { name, namespace: ns },
-        spec: {
-          topology: {
-            controlPlane: {
-              replicas: 1,
-              vmClass: "best-effort-small",
-              storageClass: STORAGE,
-              tkr: { reference: { name: RELEASES[0] } },
-            },
-            nodePools: [
-              { name: "workers", replicas: 1, vmClass: "best-effort-small", storageClass: STORAGE },
-            ],
-          },
-        },
-      });
-      tkcs.set(name, { ns, release: 0 });
-      made.tkcs++;
+      // A TKC is a guest cluster: no more than MAX_GUESTS, counting those still being torn down.
+      if (!ns || guestCount() >= MAX_GUESTS) return;
+      await createTkc(ns);
     },
   ],
   [
@@ -245,7 +261,7 @@ const ops: Array<[number, () => Promise<unknown>]> = [
   [
     1,
     async () => {
-      const name = pick([...tkcs.keys()]);
+      const name = pick([...tkcs.keys()].filter((n) => n !== anchor));
       if (!name) return;
       const ns = tkcs.get(name)!.ns;
       tkcs.delete(name);
@@ -265,6 +281,29 @@ const ops: Array<[number, () => Promise<unknown>]> = [
     },
   ],
 ];
+async function createTkc(ns: string): Promise<string> {
+  const name = `tkc-${serial++}`;
+  await client.create(TanzuKubernetesClusterResource, {
+    apiVersion: "run.tanzu.vmware.com/v1alpha3",
+    kind: "TanzuKubernetesCluster",
+    metadata: { name, namespace: ns },
+    spec: {
+      topology: {
+        controlPlane: {
+          replicas: 1,
+          vmClass: "best-effort-small",
+          storageClass: STORAGE,
+          tkr: { reference: { name: RELEASES[0] } },
+        },
+        nodePools: [{ name: "workers", replicas: 1, vmClass: "best-effort-small", storageClass: STORAGE }],
+      },
+    },
+  });
+  tkcs.set(name, { ns, release: 0 });
+  made.tkcs++;
+  return name;
+}
+
 async function createNamespace(): Promise<string> {
   const ns = `chaos-ns-${serial++}`;
   await client.create(SupervisorNamespaceResource, {
@@ -295,6 +334,11 @@ async function readyNamespace(): Promise<string | undefined> {
     : undefined;
 }
 
+/** The workload's TKCs and the guests still on disk (a deleted TKC's, until it is torn down). */
+function guestCount(): number {
+  return new Set([...[...tkcs].map(([n, t]) => `${t.ns}/${n}`), ...guestDirs(GUEST_STATE)]).size;
+}
+
 const totalWeight = ops.reduce((n, [w]) => n + w, 0);
 function randomOp(): () => Promise<unknown> {
   let r = rand() * totalWeight;
@@ -321,6 +365,11 @@ async function main(): Promise<void> {
       "--create-namespace",
       "--set",
       "replicas=0",
+      // The RBAC the local runtime needs (PKI Secrets, drain finalizers), and the settings.
+      "--set",
+      "guestClusters.runtime=local",
+      "--set",
+      `network.vipPool=${GUEST_VIPS}`,
       "--wait",
     ],
     { stdio: "pipe" },
@@ -330,10 +379,30 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), "pacific-chaos-"));
   const kubeconfig = join(work, "kubeconfig");
   sh("hack/manager.sh", "kubeconfig", kubeconfig);
-  const managers = [
-    new ManagerProc("a", 18101, root, kubeconfig, join(work, "manager-a.log"), restartDelay),
-    new ManagerProc("b", 18102, root, kubeconfig, join(work, "manager-b.log"), restartDelay),
-  ];
+  const printDir = (tool: string) => sh("hack/build-tools.sh", "--print-dir", tool).trim();
+  // As hack/manager.sh runs a manager for guestClusters.runtime=local.
+  const guestEnv = {
+    PACIFIC_GUEST_CLUSTERS_RUNTIME: "local",
+    PACIFIC_VIP_POOL: GUEST_VIPS,
+    PACIFIC_GUEST_STATE_DIR: GUEST_STATE,
+    PACIFIC_KUBERNETES_BIN: printDir("kubernetes"),
+    PACIFIC_ETCD_BIN: printDir("etcd"),
+  };
+  // Metrics ports next to the slot's PACIFIC_METRICS_ADDRESS, so that runs on two local clusters of
+  // one machine do not collide (18101-18102 without it).
+  const base = Number(process.env.PACIFIC_METRICS_ADDRESS?.split(":").pop() ?? 18100);
+  managers = ["a", "b"].map(
+    (n, i) =>
+      new ManagerProc(
+        n,
+        base + 1 + i,
+        root,
+        kubeconfig,
+        join(work, `manager-${n}.log`),
+        restartDelay,
+        guestEnv,
+      ),
+  );
   for (const m of managers) m.start();
   // Homes for VSpherePods and TKCs from the start (more come and go during the run).
   for (const ns of [await createNamespace(), await createNamespace()]) {
@@ -348,6 +417,7 @@ async function main(): Promise<void> {
     )
       await sleep(250);
   }
+  anchor = await createTkc([...homes][0]!);
 
   // Faults at fixed shares of each block of 200 operations (a longer run repeats them), and a kill
   // every 12 operations.
@@ -394,6 +464,13 @@ async function main(): Promise<void> {
       },
     ],
   ]);
+  // Guest-process kills at these shares of a block: each is due from then on until a guest runs whole
+  // (the first guests come up some 20-60 s into a run) and is done at the next operation.
+  const guestKillShares = [0.3, 0.5, 0.7, 0.85].map(at);
+  let guestKillsDue = 0;
+  const guestRestarts: Array<
+    Promise<{ at: number; killed: string; restart: number | "gone" | "timeout"; meanwhile: string[] }>
+  > = [];
 
   for (let i = 0; i < OPS; i++) {
     if (i > 0 && i % BLOCK === 0)
@@ -408,6 +485,31 @@ async function main(): Promise<void> {
       );
     const f = schedule.get(i % BLOCK);
     if (f) await f();
+    if (guestKillShares.includes(i % BLOCK)) guestKillsDue++;
+    if (guestKillsDue > 0) {
+      const killed = killGuestProcess(GUEST_STATE, guestRand);
+      if (killed) {
+        guestKillsDue--;
+        fault(`SIGKILL of a guest ${killed.component}`);
+        const killedAt = Date.now() - runStarted;
+        guestRestarts.push(
+          restartedWithin(GUEST_STATE, killed, 60_000).then((restart) => ({
+            at: Math.round(killedAt / 1000),
+            killed: `${killed.guest} ${killed.component}`,
+            restart: typeof restart === "number" ? Math.round(restart / 100) / 10 : restart,
+            // The other faults until it was restarted: a long restart is a leader takeover.
+            meanwhile: faultLog
+              .filter(
+                (f) =>
+                  f.at > killedAt &&
+                  f.at < Date.now() - runStarted &&
+                  !/^SIGKILL of a guest|^conflicting write/.test(f.what),
+              )
+              .map((f) => f.what),
+          })),
+        );
+      }
+    }
     if (i > 0 && i % killEvery === 0) {
       // Every fourth kill takes the leader (a new one leads after the 15 s lease); the others a
       // replica at random, usually the standby. Each is restarted 0-3 s later (its restart policy).
@@ -441,12 +543,19 @@ async function main(): Promise<void> {
       })
       .catch(() => undefined);
   for (const m of managers) m.start();
+  if (guestKillsDue > 0) fault(`guest kill not done (no guest ran whole): ${guestKillsDue}`);
   const lastFault = Date.now();
   let verdicts: Verdict[] = [];
   let converged = false;
   const lastViolated = new Map<string, { at: number; first: string }>();
-  while (Date.now() - lastFault < 120_000) {
-    verdicts = await checkInvariants(client).catch(() => []);
+  while (Date.now() - lastFault < (CONVERGE_BOUND_S + 60) * 1000) {
+    verdicts = await Promise.all([
+      checkInvariants(client),
+      checkGuestInvariants(client, { stateDir: GUEST_STATE, vipPrefix: GUEST_VIPS.replace(/0\/24$/, "") }),
+    ]).then(
+      ([a, b]) => [...a, ...b],
+      () => [],
+    );
     // Which invariant holds convergence back: the last moment each one was violated.
     for (const v of verdicts)
       if (v.violations.length)
@@ -458,6 +567,19 @@ async function main(): Promise<void> {
     await sleep(2000);
   }
   const convergeSeconds = Math.round((Date.now() - lastFault) / 100) / 10;
+  const guestKills = await Promise.all(guestRestarts);
+  const restarts = guestKills.map((k) => k.restart);
+  // The TKCs at the end: the guest invariants hold for those running (the others must report why).
+  const tkcsAtTheEnd = await client.list<TanzuKubernetesCluster>(TanzuKubernetesClusterResource).then(
+    (l) =>
+      l.items.map((t) => {
+        const cond = (type: string) => t.status?.conditions?.find((c) => c.type === type);
+        const [r, g] = [cond("Ready"), cond("GuestControlPlaneReady")];
+        return `${t.metadata.namespace}/${t.metadata.name} ${t.status?.phase}, Ready ${r?.status} ${r?.reason ?? ""} ${r?.status === "True" ? "" : (r?.message ?? "").slice(0, 200)}, guest ${g?.status} ${g?.reason ?? ""}`;
+      }),
+    () => [],
+  );
+  const restartS = restarts.filter((r): r is number => typeof r === "number");
   const kills = managers.reduce((n, m) => n + m.kills, 0);
   const selfExits = managers.reduce((n, m) => n + m.selfExits, 0);
   console.log(
@@ -475,6 +597,15 @@ async function main(): Promise<void> {
         tkcs: tkcs.size,
       },
       faults: { ...faults, managerKills: kills, managerExitsOnTheirOwn: selfExits },
+      guestRestarts: {
+        killed: restarts.length,
+        restarted: restartS.length,
+        tornDownFirst: restarts.filter((r) => r === "gone").length,
+        notRestartedIn60s: restarts.filter((r) => r === "timeout").length,
+        maxSeconds: restartS.length ? Math.max(...restartS) : undefined,
+        each: guestKills,
+      },
+      tkcsAtTheEnd,
       managerLogs: work,
       convergeSeconds,
       converged,
@@ -511,12 +642,31 @@ async function main(): Promise<void> {
     if (left === 0) break;
     await sleep(1000);
   }
+  // The deleted TKCs' guests are torn down by the managers (their Clusters' finalizer) before the
+  // Supervisor Namespaces go; what is left after that, the run kills.
+  const tornDown = Date.now() + 30_000;
+  while (Date.now() < tornDown && scanGuestProcesses(GUEST_STATE).length) await sleep(500);
   for (const m of managers) await m.stop();
-  const ok = converged && convergeSeconds <= 60 && kills >= 10;
+  const guestProcessesLeft = killAllGuests(GUEST_STATE);
+  // At least one guest process killed, and every one killed started again (or its guest torn down).
+  const guestsOk = restarts.length > 0 && !restarts.includes("timeout");
+  const ok = converged && convergeSeconds <= CONVERGE_BOUND_S && kills >= 10 && guestsOk;
   console.log(
-    `${ok ? "chaos passed" : "chaos FAILED"}: seed ${seed}, converged in ${convergeSeconds} s, ${kills} manager kills`,
+    `${ok ? "chaos passed" : "chaos FAILED"}: seed ${seed}, converged in ${convergeSeconds} s, ${kills} manager kills, ${restarts.length} guest-process kills, ${guestProcessesLeft} guest processes left after cleanup`,
   );
   process.exit(ok ? 0 : 1);
 }
 
-await main();
+let managers: ManagerProc[] = [];
+// On any exit, a failed one included: no manager and no guest process outlives the run.
+process.on("exit", () => {
+  for (const m of managers) m.kill();
+  killAllGuests(GUEST_STATE);
+});
+for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => process.exit(130));
+try {
+  await main();
+} catch (e) {
+  console.error(e);
+  process.exit(1);
+}
