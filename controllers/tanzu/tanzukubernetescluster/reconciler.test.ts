@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { type Cluster, ClusterResource } from "../../api/cluster/cluster.ts";
 import { type Machine, MachineResource } from "../../api/cluster/machine.ts";
 import { MachineDeploymentResource } from "../../api/cluster/machinedeployment.ts";
-import { CapiLabels, STORAGE_CLASSES_ANNOTATION } from "../../api/contracts.ts";
+import { CapiLabels, GuestAnnotations, STORAGE_CLASSES_ANNOTATION } from "../../api/contracts.ts";
 import {
   type KubeadmControlPlane,
   KubeadmControlPlaneResource,
@@ -266,6 +266,41 @@ describe("TKCReconciler", () => {
     expect(t?.status?.phase).toBe("failed");
     expect(conditionOf(t, "Ready")).toMatchObject({ reason: "ClusterClassNotFound" });
     expect(conditionOf(t, "Ready")?.message).toContain("dev/tanzukubernetescluster");
+  });
+
+  it("a failed TKC whose guest answers says so (the guest made before the problem still runs)", async () => {
+    const c = world();
+    await pass(c);
+    await pass(c);
+    await controlPlaneMade(c);
+    await c.patch(KubeadmControlPlaneResource, names.controlPlane("tkc-1"), NS, {
+      metadata: { annotations: { [GuestAnnotations.apiServerReady]: "True" } },
+    });
+    await c.patch(
+      ClusterResource,
+      "tkc-1",
+      NS,
+      {
+        status: {
+          conditions: [
+            {
+              type: "TopologyReconciled",
+              status: "False",
+              severity: "Error",
+              reason: "TopologyUpgradeRefused",
+              message: "spec.topology.version: v1.25.7 skips a minor version",
+              lastTransitionTime: "2026-01-01T00:00:00Z",
+            },
+          ],
+        },
+      },
+      { subresource: "status" },
+    );
+    const r = new TKCReconciler(c, await caches(c), { event: () => undefined }, "local");
+    await r.reconcile(req, silentLogger);
+    const t = c.peek(TanzuKubernetesClusterResource, "tkc-1", NS);
+    expect(t?.status?.phase).toBe("failed");
+    expect(conditionOf(t, "GuestControlPlaneReady")?.status).toBe("True");
   });
 
   it("does not take over a Cluster of the same name that is not its own", async () => {

@@ -154,9 +154,10 @@ export class TKCReconciler implements Reconciler {
         reason: "ClusterConflict",
         message: `a Cluster named ${nameOf(tkc)} exists and does not belong to this TanzuKubernetesCluster`,
       });
-    const topologyProblem = topologyFailure(cluster);
-    if (topologyProblem) return this.fail(h, release, topologyProblem); // the Cluster has the event
     const kcp = this.c.kcps.get(ns, names.controlPlane(nameOf(tkc)));
+    const topologyProblem = topologyFailure(cluster);
+    // The Cluster has the event. What was made before the problem (a guest that answers) still is.
+    if (topologyProblem) return this.fail(h, release, topologyProblem, false, kcp);
     // Not made by the topology step yet: its arrival brings us back (no status write meanwhile).
     if (!kcp && !tkc.status?.phase) return undefined;
     const pools = (tkc.spec.topology.nodePools ?? []).map((pool) => ({
@@ -198,10 +199,13 @@ export class TKCReconciler implements Reconciler {
     release: TanzuKubernetesRelease | undefined,
     problem: Problem,
     warn = false,
+    /** The control plane, when one was made: the guest's condition keeps following it. */
+    kcp?: KubeadmControlPlane,
   ): Promise<undefined> {
     if (warn) this.events.event(h.obj, "Warning", problem.reason, "Validate", problem.message);
     h.obj.status = { ...h.obj.status, phase: "failed" };
     markReleaseCompatible(h.obj, release);
+    if (kcp && release) markGuestControlPlaneReady(h.obj, this.runtime, kcp, release);
     markFalse(h.obj, "Ready", problem.reason, "Error", problem.message);
     await h.patch();
     return undefined; // a class, binding or release appearing wakes us
