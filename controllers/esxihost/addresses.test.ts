@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { addressConflict, cidrRange, cidrsOverlap } from "./addresses.ts";
+import { addressConflict, cidrRange, cidrsOverlap, rangesRemembered } from "./addresses.ts";
 
 const h = (name: string, created: string, podCIDR?: string, managementIP?: string) => ({
   name,
@@ -30,5 +30,10 @@ describe("host addresses", () => {
     expect(
       addressConflict(h("e", "2026-01-03T00:00:00Z", "10.9.2.0/24", "172.16.0.9"), [a, b, c]),
     ).toBeUndefined();
+  });
+  it("remembers parsed CIDRs within a bound", () => {
+    for (let i = 0; i < 60_000; i++) cidrsOverlap(`10.${i >> 8}.${i & 255}.0/24`, "10.255.255.0/24");
+    expect(rangesRemembered()).toBeLessThanOrEqual(50_000);
+    expect(cidrsOverlap("10.0.0.0/16", "10.0.7.0/24")).toBe(true);
   });
 });

@@ -38,9 +38,27 @@ export function cidrRange(cidr: string): [number, number] | undefined {
   return [first, first + size - 1];
 }
 
+/**
+ * cidrRange of the CIDRs seen, remembered: a registering host is checked against every other
+ * host's CIDR, so at 5,000 hosts parsing them again each time was most of the manager's CPU
+ * (bench hosts-5k). Bounded: forgotten in one go past MEMO_LIMIT entries.
+ */
+const ranges = new Map<string, [number, number] | undefined>();
+const MEMO_LIMIT = 50_000;
+function rangeOf(cidr: string): [number, number] | undefined {
+  if (ranges.has(cidr)) return ranges.get(cidr);
+  if (ranges.size >= MEMO_LIMIT) ranges.clear();
+  const r = cidrRange(cidr);
+  ranges.set(cidr, r);
+  return r;
+}
+
+/** Entries remembered by rangeOf (for the bound's test). */
+export const rangesRemembered = (): number => ranges.size;
+
 export function cidrsOverlap(a: string, b: string): boolean {
-  const x = cidrRange(a);
-  const y = cidrRange(b);
+  const x = rangeOf(a);
+  const y = rangeOf(b);
   return !!x && !!y && x[0] <= y[1] && y[0] <= x[1];
 }
 

@@ -243,7 +243,7 @@ export class ESXiHostReconciler implements Reconciler {
   /** An older host's use of the pod CIDR or management IP this host would register with. */
   private addressConflict(host: ESXiHost): AddressConflict | undefined {
     const name = host.metadata.name ?? "";
-    const created = (h: ESXiHost) => new Date(h.metadata.creationTimestamp ?? 0).toISOString();
+    const created = (h: ESXiHost) => createdOf(h);
     const index = host.spec.podCIDR && host.spec.managementIP ? 0 : this.allocateIndex(name);
     const others: HostAddresses[] = [];
     for (const o of this.inv.hosts.store.list()) {
@@ -287,4 +287,18 @@ export class ESXiHostReconciler implements Reconciler {
     this.pendingIndexes.set(host, index);
     return index;
   }
+}
+
+/**
+ * A host's creation time as RFC 3339, remembered per object (an informer replaces the object on
+ * every change, so a remembered one is never stale): the address check reads it for every host.
+ */
+const createdTimes = new WeakMap<ESXiHost, string>();
+function createdOf(h: ESXiHost): string {
+  let t = createdTimes.get(h);
+  if (t === undefined) {
+    t = new Date(h.metadata.creationTimestamp ?? 0).toISOString();
+    createdTimes.set(h, t);
+  }
+  return t;
 }
