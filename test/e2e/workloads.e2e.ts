@@ -122,6 +122,16 @@ const countOn = (pods: V1Pod[], hosts: string[]) =>
   hosts.map((h) => pods.filter((p) => p.spec?.nodeName === h).length);
 const getHost = (name: string) => client.get<ESXiHost>(ESXiHostResource, name);
 const nodeReady = (n: V1Node) => n.status?.conditions?.find((c) => c.type === "Ready")?.status === "True";
+/**
+ * Ready as the scheduler sees it: the API server's NodeTaint admission gives every new Node
+ * node.kubernetes.io/not-ready:NoSchedule, which the controller-manager lifts some time after Ready
+ * (seconds at load); until then the scheduler puts nothing there (CI once saw all 6 pods on one host).
+ */
+const schedulable = (n: V1Node) =>
+  nodeReady(n) &&
+  !n.spec?.taints?.some(
+    (t) => t.key === "node.kubernetes.io/not-ready" || t.key === "node.kubernetes.io/unreachable",
+  );
 
 async function runningPods(app: string, n: number, timeoutMs = 60_000): Promise<V1Pod[]> {
   return eventually(
@@ -157,7 +167,11 @@ beforeAll(async () => {
   });
   await client.create(Namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: plain } });
   for (const h of [...hostsA, ...hostsB])
-    await eventually(`node ${h} Ready`, async () => nodeReady(await client.get<V1Node>(Nodes, h)), 60_000);
+    await eventually(
+      `node ${h} schedulable`,
+      async () => schedulable(await client.get<V1Node>(Nodes, h)),
+      60_000,
+    );
   await eventually(
     "Supervisor Namespace Running with its storage class",
     async () => {
