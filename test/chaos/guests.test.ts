@@ -83,5 +83,9 @@ describe("nodeViolations", () => {
       "n/a: no Node w",
       "n/a: Node old without a powered-on Machine",
     ]);
+    // A Node whose Machine is being drained away (or whose VM is off, not Ready) is not due to go yet.
+    expect(
+      nodeViolations("n/a", ["cp"], [node("cp", "True"), node("old", "True")], new Set(["old"])),
+    ).toEqual([]);
   });
 });

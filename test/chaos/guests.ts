@@ -119,7 +119,13 @@ export function processSetViolations(
  * A guest's Nodes as its powered-on Machines want them: exactly the `expected` names, each Ready,
  * and no other Node that Pacific registered (GUEST_NODE_LABEL). Pure.
  */
-export function nodeViolations(guest: string, expected: string[], nodes: V1Node[]): string[] {
+export function nodeViolations(
+  guest: string,
+  expected: string[],
+  nodes: V1Node[],
+  /** Nodes that may still be there: their Machine's drain is under way, or its VM is off and they are not Ready. */
+  leaving: ReadonlySet<string> = new Set(),
+): string[] {
   const out: string[] = [];
   const names = new Set(expected);
   for (const name of expected) {
@@ -132,12 +138,49 @@ export function nodeViolations(guest: string, expected: string[], nodes: V1Node[
     if (ready?.status !== "True") out.push(`${guest}: Node ${name} Ready=${ready?.status ?? "none"}`);
   }
   for (const n of nodes)
-    if (n.metadata?.labels?.[GUEST_NODE_LABEL] !== undefined && !names.has(n.metadata.name ?? ""))
+    if (
+      n.metadata?.labels?.[GUEST_NODE_LABEL] !== undefined &&
+      !names.has(n.metadata.name ?? "") &&
+      !leaving.has(n.metadata.name ?? "")
+    )
       out.push(`${guest}: Node ${n.metadata?.name} without a powered-on Machine`);
   return out;
 }
 
 /** The Machines whose VM is powered on, of each TKC: the Nodes its guest should list. */
+/** Cluster API's nodeDrainTimeout as Pacific defaults it (guestnode/desired.ts), and a margin. */
+const DRAIN_ALLOWANCE_MS = 120_000 + 30_000;
+
+/**
+ * Nodes whose absence is not due yet, as the product documents it (docs/guest-nodes.md): a Machine
+ * being deleted is drained first (bounded by its drain timeout); a Machine whose VM is not powered
+ * on keeps its Node, which stops heartbeating (so it must not be Ready).
+ */
+function leavingNodes(
+  t: TanzuKubernetesCluster,
+  machines: Machine[],
+  vms: VirtualMachine[],
+  nodes: V1Node[],
+  now: number,
+): Set<string> {
+  const out = new Set<string>();
+  for (const m of machines) {
+    if (m.metadata.namespace !== t.metadata.namespace) continue;
+    if (m.metadata.labels?.[CapiLabels.clusterName] !== t.metadata.name) continue;
+    const name = nodeNameOf(m);
+    const deleting = m.metadata.deletionTimestamp;
+    if (deleting) {
+      if (now - new Date(deleting as unknown as string).getTime() < DRAIN_ALLOWANCE_MS) out.add(name);
+      continue;
+    }
+    const vm = vms.find((v) => v.metadata.ownerReferences?.some((r) => r.uid === m.metadata.uid));
+    const node = nodes.find((n) => n.metadata?.name === name);
+    const ready = node?.status?.conditions?.find((c) => c.type === "Ready")?.status === "True";
+    if (vm?.status?.powerState !== "PoweredOn" && !ready) out.add(name);
+  }
+  return out;
+}
+
 function poweredOnMachines(t: TanzuKubernetesCluster, machines: Machine[], vms: VirtualMachine[]): Machine[] {
   return machines
     .filter(
@@ -239,7 +282,8 @@ export async function checkGuestInvariants(client: KubeClient, o: GuestCheckOpti
       }
       const expected = (onOf.get(key) ?? []).map(nodeNameOf);
       nodesChecked += expected.length;
-      nodeProblems.push(...nodeViolations(key, expected, got.nodes));
+      const leaving = leavingNodes(t, machines, vms, got.nodes, Date.now());
+      nodeProblems.push(...nodeViolations(key, expected, got.nodes, leaving));
     }),
   );
   verdicts.push({
