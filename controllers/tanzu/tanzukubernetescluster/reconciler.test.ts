@@ -142,6 +142,18 @@ async function controlPlaneMade(c: FakeClient) {
   } as KubeadmControlPlane);
 }
 
+/** The topology step's verdict on the TKC's Cluster: TopologyReconciled False with this reason. */
+async function refuseTopology(c: FakeClient, reason: string, message: string) {
+  const condition = { type: "TopologyReconciled", status: "False", severity: "Error", reason, message };
+  await c.patch(
+    ClusterResource,
+    "tkc-1",
+    NS,
+    { status: { conditions: [{ ...condition, lastTransitionTime: "2026-01-01T00:00:00Z" }] } },
+    { subresource: "status" },
+  );
+}
+
 describe("TKCReconciler", () => {
   it("adds its finalizer, then makes the Cluster with its topology, and reports what the topology step made", async () => {
     const c = world();
@@ -241,25 +253,10 @@ describe("TKCReconciler", () => {
   it("fails with what the topology step could not make of its Cluster (a class missing from the namespace)", async () => {
     const c = world();
     await pass(c);
-    await c.patch(
-      ClusterResource,
-      "tkc-1",
-      NS,
-      {
-        status: {
-          conditions: [
-            {
-              type: "TopologyReconciled",
-              status: "False",
-              severity: "Error",
-              reason: "ClusterClassNotFound",
-              message: "ClusterClass dev/tanzukubernetescluster (spec.topology.class) not found",
-              lastTransitionTime: "2026-01-01T00:00:00Z",
-            },
-          ],
-        },
-      },
-      { subresource: "status" },
+    await refuseTopology(
+      c,
+      "ClusterClassNotFound",
+      "ClusterClass dev/tanzukubernetescluster (spec.topology.class) not found",
     );
     await pass(c);
     const t = c.peek(TanzuKubernetesClusterResource, "tkc-1", NS);
@@ -276,26 +273,7 @@ describe("TKCReconciler", () => {
     await c.patch(KubeadmControlPlaneResource, names.controlPlane("tkc-1"), NS, {
       metadata: { annotations: { [GuestAnnotations.apiServerReady]: "True" } },
     });
-    await c.patch(
-      ClusterResource,
-      "tkc-1",
-      NS,
-      {
-        status: {
-          conditions: [
-            {
-              type: "TopologyReconciled",
-              status: "False",
-              severity: "Error",
-              reason: "TopologyUpgradeRefused",
-              message: "spec.topology.version: v1.25.7 skips a minor version",
-              lastTransitionTime: "2026-01-01T00:00:00Z",
-            },
-          ],
-        },
-      },
-      { subresource: "status" },
-    );
+    await refuseTopology(c, "TopologyUpgradeRefused", "spec.topology.version: v1.25.7 skips a minor version");
     const r = new TKCReconciler(c, await caches(c), { event: () => undefined }, "local");
     await r.reconcile(req, silentLogger);
     const t = c.peek(TanzuKubernetesClusterResource, "tkc-1", NS);
