@@ -104,6 +104,9 @@ const guestNodes = async (): Promise<V1Node[]> =>
 const guestPods = async (selector: string): Promise<V1Pod[]> =>
   JSON.parse(await kubectl(["get", "pods", "-n", "default", "-l", selector, "-o", "json"])).items;
 const isReady = (n: V1Node) => n.status?.conditions?.find((c) => c.type === "Ready")?.status === "True";
+/** The guest KCM's node lifecycle controller adds node.kubernetes.io/not-ready (and others) until it has
+ *  seen the Node Ready; those are its taints, not Pacific's, so the exact check waits for them to go. */
+const settled = (n: V1Node) => !n.spec?.taints?.some((t) => t.key.startsWith("node.kubernetes.io/"));
 const isCp = (n: V1Node) => n.metadata?.labels?.[CP_ROLE] !== undefined;
 const workers = (nodes: V1Node[]) => nodes.filter((n) => !isCp(n));
 
@@ -250,12 +253,15 @@ describe("a TKC's guest Nodes are its Machines (runtime local)", () => {
     );
     expect(readFileSync(kubeconfigFile, "utf8")).not.toContain("insecure-skip-tls-verify");
 
-    // 3 control-plane + 3 worker Nodes, Ready, each with the pod CIDR the guest's KCM gave it.
+    // 3 control-plane + 3 worker Nodes, Ready, each with the pod CIDR the guest's KCM gave it, and
+    // the guest KCM done with its lifecycle taints.
     const nodes = await eventually(
-      "6 Ready guest Nodes with pod CIDRs",
+      "6 Ready guest Nodes with pod CIDRs and no node.kubernetes.io/ taints",
       async () => {
         const ns_ = await guestNodes();
-        return ns_.length === 6 && ns_.every((n) => isReady(n) && n.spec?.podCIDR) ? ns_ : undefined;
+        return ns_.length === 6 && ns_.every((n) => isReady(n) && n.spec?.podCIDR && settled(n))
+          ? ns_
+          : undefined;
       },
       240_000,
       1000,
