@@ -17,6 +17,7 @@ import {
   GUEST_NODE_LABEL,
   type MachineView,
   planMachine,
+  strayNodes,
 } from "./desired.ts";
 
 const machine = (name: string, cp: boolean, extra: Partial<Machine["metadata"]> = {}): Machine => ({
@@ -186,5 +187,30 @@ describe("drainStep", () => {
       evict: [],
       left: 1,
     });
+  });
+});
+
+describe("strayNodes", () => {
+  const node = (name: string, owner?: string, deleting = false): V1Node => ({
+    metadata: {
+      name,
+      labels: owner ? { [GUEST_NODE_LABEL]: owner } : {},
+      ...(deleting ? { deletionTimestamp: new Date() } : {}),
+    },
+  });
+
+  it("names our Nodes whose Machine and VM are both gone, and no other", () => {
+    const nodes = [
+      node("tkc-cp-0", "tkc-cp-0"),
+      node("tkc-w-0", "tkc-w-0"),
+      node("tkc-w-1", "tkc-w-1"),
+      node("by-hand"), // not registered by the agent: not ours to delete
+      node("tkc-w-2", "tkc-w-2", true), // already going
+    ];
+    expect(strayNodes(nodes, new Set(["tkc-cp-0", "tkc-w-1"]))).toEqual(["tkc-w-0"]);
+  });
+
+  it("keeps every Node while its Machine or VM is known", () => {
+    expect(strayNodes([node("a", "a"), node("b", "b")], new Set(["a", "b"]))).toEqual([]);
   });
 });

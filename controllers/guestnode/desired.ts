@@ -206,3 +206,20 @@ export function drainStep(node: V1Node, pods: V1Pod[], deadline: number, now: nu
   if (now > deadline) return { cordon, evict: [], done: true, timedOut: true, left: left.length };
   return { cordon, evict: left.filter(evictable), done: false, timedOut: false, left: left.length };
 }
+
+/**
+ * Nodes this agent registered whose Machine and VM are both gone (`machines` names every Machine
+ * and every VM still known, deleting ones included) — as the vSphere cloud provider's node
+ * lifecycle controller deletes a Node whose VM no longer exists. The normal path drains and deletes
+ * a Node before its VM may go; this catches what that path could not (the guest was down while the
+ * VM went, or the Node was made again by hand with our label). Nodes without the label are not ours.
+ */
+export function strayNodes(nodes: V1Node[], machines: ReadonlySet<string>): string[] {
+  return nodes
+    .filter((n) => {
+      const owner = n.metadata?.labels?.[GUEST_NODE_LABEL];
+      return owner !== undefined && !machines.has(owner) && !n.metadata?.deletionTimestamp;
+    })
+    .map((n) => n.metadata?.name ?? "")
+    .filter((name) => name !== "");
+}

@@ -36,6 +36,7 @@ import {
   type NodePlan,
   needsReadyStatus,
   planMachine,
+  strayNodes,
 } from "./desired.ts";
 
 const RESYNC_MS = 10_000;
@@ -99,12 +100,20 @@ export class GuestNodeReconciler implements Reconciler {
 
     const live = new Set<string>();
     let wake = RESYNC_MS;
-    for (const view of this.views(ns, req.name, vms)) {
+    const views = this.views(ns, req.name, vms);
+    for (const view of views) {
       const node = agent.nodes.store.get(viewNodeName(view));
       const registered = node?.metadata?.labels?.[GUEST_NODE_LABEL] === view.machine.metadata.name;
       const plan = planMachine(view, registered);
       const done = await this.carryOut(plan, view, node, guest, agent, live, log);
       if (!done) wake = Math.min(wake, DRAIN_POLL_MS);
+    }
+    // A Node whose Machine and VM are both gone has nothing left to drain: delete it, as the cloud
+    // provider does for a Node whose instance is gone.
+    const known = new Set(views.map((v) => v.machine.metadata.name ?? ""));
+    for (const name of strayNodes(agent.nodes.store.list(), known)) {
+      await guest.client.delete(Nodes, name).catch(ignoreNotFound);
+      log.info({ node: name }, "guest node deleted: its Machine and VM are gone");
     }
     agent.setLive(live);
     return { requeueAfter: wake };

@@ -23,6 +23,7 @@ import { VirtualMachineResource } from "../../controllers/api/vmoperator/virtual
 import { ESXiHostResource } from "../../controllers/api/vsphere/esxihost.ts";
 import { StorageClassBindingResource } from "../../controllers/api/vsphere/storageclassbinding.ts";
 import { SupervisorNamespaceResource } from "../../controllers/api/vsphere/supervisornamespace.ts";
+import { GUEST_NODE_LABEL } from "../../controllers/guestnode/desired.ts";
 import { KubeClient } from "../../controllers/runtime/client.ts";
 import { Informer } from "../../controllers/runtime/informer.ts";
 import { newLogger } from "../../controllers/runtime/log.ts";
@@ -453,6 +454,21 @@ describe("a TKC's guest Nodes are its Machines (runtime local)", () => {
         },
       }),
     );
+
+    // A Node of ours whose Machine and VM are both gone (the guest was down while its VM went) is
+    // deleted, as the cloud provider's node lifecycle controller does; one someone else made stays.
+    await guest.create(Nodes, {
+      metadata: { name: "stray-ours", labels: { [GUEST_NODE_LABEL]: `${TKC}-workers-gone-0` } },
+    });
+    await guest.create(Nodes, { metadata: { name: "stray-theirs" } });
+    await eventually(
+      "the Node of a Machine that is gone deleted",
+      async () => !(await guestNodes()).some((n) => n.metadata?.name === "stray-ours"),
+      60_000,
+      1000,
+    );
+    expect((await guestNodes()).map((n) => n.metadata?.name)).toContain("stray-theirs");
+    await guest.delete(Nodes, "stray-theirs");
 
     // A TKR upgrade rolls every Machine: old Nodes drained and removed, new ones with the new
     // kubelet version; the web pods move with the drains and keep running.
