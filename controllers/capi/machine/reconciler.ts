@@ -30,8 +30,10 @@ export class MachineReconciler implements Reconciler {
     if (!m || m.metadata.deletionTimestamp) return undefined;
     const named = this.vms.get(req.namespace, req.name);
     // A VM of that name that is not ours is left alone (and none is made beside it).
-    const refused = named ? undefined : await this.createVM(m);
-    const vm = ownVM(m, named);
+    // The VM just made counts as this Machine's at once: its first status says Provisioning, not
+    // Pending until the cache shows the VM (one Machine status write fewer; bench tkc).
+    const { made, refused } = named ? {} : await this.createVM(m);
+    const vm = ownVM(m, named ?? made);
     const h = new PatchHelper(this.client, MachineResource, m);
     const providerID = providerIDOf(vm);
     if (providerID) h.obj.spec.providerID = providerID;
@@ -46,17 +48,16 @@ export class MachineReconciler implements Reconciler {
     return refused ? REFUSED_RETRY : undefined;
   }
 
-  /** Creates the Machine's VM; what the API server refuses for good comes back as a Refusal. */
-  private async createVM(m: Machine): Promise<Refusal | undefined> {
+  /** Creates the Machine's VM: the VM made, or what the API server refuses for good. */
+  private async createVM(m: Machine): Promise<{ made?: VirtualMachine; refused?: Refusal }> {
     try {
-      await this.client.create(VirtualMachineResource, desiredVM(m));
-      return undefined;
+      return { made: await this.client.create(VirtualMachineResource, desiredVM(m)) };
     } catch (e) {
       const refused = refusalOf(e);
       if (!refused) throw e;
-      if (refused.reason === "AlreadyExists") return undefined;
+      if (refused.reason === "AlreadyExists") return {};
       this.events.event(m, "Warning", refused.reason, "CreateVirtualMachine", refused.message);
-      return refused;
+      return { refused };
     }
   }
 }
