@@ -74,11 +74,13 @@ describe("versions and images", () => {
     expect(upstreamVersion("v1.23.8+vmware.3-tkg.1")).toBe("v1.23.8");
     expect(upstreamVersion("1.30.11")).toBe("v1.30.11");
     expect(() => upstreamVersion("latest")).toThrow(/not a Kubernetes version/);
-    expect(etcdTag("v1.23.8+vmware.3")).toBe("3.5.6-0");
+    expect(etcdTag("v1.23.8+vmware.3")).toBe("3.5.12-0");
+    expect(etcdTag("v1.30.11")).toBe("3.5.15-0");
     expect(etcdTag("v1.33.1+vmware.1")).toBe("3.5.24-0");
-    expect(etcdTag("v1.34.2+vmware.2")).toBe("3.6.9-0");
-    expect(etcdTag("v1.37.2+vmware.1")).toBe("3.6.9-0"); // past the table: the nearest minor's
-    expect(etcdTag("v1.20.1")).toBe("3.5.6-0");
+    expect(etcdTag("v1.34.2+vmware.2")).toBe("3.6.5-0");
+    expect(etcdTag("v1.37.2+vmware.1")).toBe("3.7.0-0");
+    expect(etcdTag("v1.40.0")).toBe("3.7.0-0"); // past the table: the nearest minor's
+    expect(etcdTag("v1.20.1")).toBe("3.5.12-0");
     expect(imageOf("kube-apiserver", "v1.26.5+vmware.2-fips.1")).toBe(
       "registry.k8s.io/kube-apiserver:v1.26.5",
     );

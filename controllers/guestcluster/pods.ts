@@ -68,25 +68,29 @@ export function upstreamVersion(v: string): string {
 }
 
 /**
- * registry.k8s.io/etcd's tag for a Kubernetes minor: kubeadm's SupportedEtcdVersion (the etcd each
- * release was tested with; cmd/kubeadm/app/constants). A minor outside the table gets the nearest
+ * registry.k8s.io/etcd's tag for a Kubernetes minor: kubeadm's SupportedEtcdVersion[minor]
+ * (cmd/kubeadm/app/constants) in the newest kubeadm of that minor, as read on 4 December 2026 from
+ * the modules the Go proxy serves (k8s.io/kubernetes v1.29.6, v1.30.14, v1.31.14, v1.32.13,
+ * v1.33.13, v1.34.4, v1.35.4, v1.36.3, v1.37.2). The proxy serves no kubeadm of 1.23–1.28;
+ * v1.29.6's table maps those minors to 3.5.12-0 as well. A minor outside the table gets the nearest
  * one's, as kubeadm does (with a warning there).
  */
 export const ETCD_FOR_MINOR: Readonly<Record<number, string>> = {
-  23: "3.5.6-0",
-  24: "3.5.6-0",
-  25: "3.5.6-0",
-  26: "3.5.6-0",
-  27: "3.5.7-0",
-  28: "3.5.9-0",
-  29: "3.5.10-0",
-  30: "3.5.12-0",
+  23: "3.5.12-0",
+  24: "3.5.12-0",
+  25: "3.5.12-0",
+  26: "3.5.12-0",
+  27: "3.5.12-0",
+  28: "3.5.12-0",
+  29: "3.5.12-0",
+  30: "3.5.15-0",
   31: "3.5.24-0",
   32: "3.5.24-0",
   33: "3.5.24-0",
-  34: "3.6.9-0",
-  35: "3.6.9-0",
-  36: "3.6.9-0",
+  34: "3.6.5-0",
+  35: "3.6.6-0",
+  36: "3.6.8-0",
+  37: "3.7.0-0",
 };
 
 export function etcdTag(kubernetesVersion: string): string {

@@ -208,7 +208,7 @@ describe("a TKC's hosted control plane (runtime pods)", () => {
     };
     expect(sts.metadata?.ownerReferences).toEqual([{ ...owner, controller: true, blockOwnerDeletion: true }]);
     expect(sts.spec?.template.spec?.containers.map((c) => c.image)).toEqual([
-      "registry.k8s.io/etcd:3.5.6-0",
+      "registry.k8s.io/etcd:3.5.12-0",
       "registry.k8s.io/kube-apiserver:v1.23.8",
       "registry.k8s.io/kube-controller-manager:v1.23.8",
       "registry.k8s.io/kube-scheduler:v1.23.8",
