@@ -43,7 +43,7 @@ import {
   StatefulSets,
 } from "../../controllers/runtime/resource.ts";
 import { createBoundNamespace, createHosts, STORAGE } from "./fixtures/supervisor.ts";
-import { tkcManifest } from "./fixtures/tkc.ts";
+import { LIGHT, tkcManifest } from "./fixtures/tkc.ts";
 import { eventually, isNotFound, kubeConfig, uniqueName } from "./kube.ts";
 import { expectNoForbidden, expectNoInvalid, managerKubeConfig, startPacific } from "./pacific.ts";
 import { CHART, helm, installChart, RELEASE, RELEASE_NAMESPACE } from "./tools.ts";
@@ -57,14 +57,7 @@ let mgr: Manager;
 let asManager: KubeClient;
 
 /** The documentation's TKC, 1 + 1 nodes of best-effort-small. */
-const docTkc = (name: string): TanzuKubernetesCluster =>
-  tkcManifest({
-    name,
-    namespace: ns,
-    controlPlane: 1,
-    vmClass: "best-effort-small",
-    pools: [{ replicas: 1 }],
-  });
+const docTkc = (name: string): TanzuKubernetesCluster => tkcManifest({ name, namespace: ns, ...LIGHT });
 
 const cond = (o: { status?: { conditions?: unknown } }, type: string) =>
   (o.status?.conditions as Array<{ type: string; status: string; reason?: string }> | undefined)?.find(

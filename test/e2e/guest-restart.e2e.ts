@@ -22,7 +22,7 @@ import { KubeClient } from "../../controllers/runtime/client.ts";
 import { Secrets } from "../../controllers/runtime/resource.ts";
 import { processesUnder, toolDir } from "./fixtures/processes.ts";
 import { createBoundNamespace, createHosts } from "./fixtures/supervisor.ts";
-import { tkcManifest } from "./fixtures/tkc.ts";
+import { LIGHT, tkcManifest } from "./fixtures/tkc.ts";
 import { eventually, isNotFound, kubeConfig, root, uniqueName } from "./kube.ts";
 import { installChart } from "./tools.ts";
 
@@ -38,15 +38,7 @@ const managerKubeconfig = join(work, "manager.kubeconfig");
 let manager: ChildProcess | undefined;
 
 const tkc = (name: string): TanzuKubernetesCluster =>
-  tkcManifest({
-    name,
-    namespace: ns,
-    controlPlane: 1,
-    vmClass: "best-effort-small",
-    tkr: "v1.37.2---vmware.1-vkr.1",
-    pools: [{ replicas: 1 }],
-    settings: "storage",
-  });
+  tkcManifest({ name, namespace: ns, ...LIGHT, tkr: "v1.37.2---vmware.1-vkr.1", settings: "storage" });
 
 /** The manager as a process of its own (node + tsx, as `npm start`), the chart ServiceAccount's token. */
 function startManager(): ChildProcess {

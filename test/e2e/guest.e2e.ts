@@ -29,7 +29,7 @@ import type { Manager } from "../../controllers/runtime/manager.ts";
 import { Secrets } from "../../controllers/runtime/resource.ts";
 import { listening, memoryOf, pidsUnder, toolDir } from "./fixtures/processes.ts";
 import { createBoundNamespace, createHosts, STORAGE } from "./fixtures/supervisor.ts";
-import { tkcManifest } from "./fixtures/tkc.ts";
+import { LIGHT, tkcManifest } from "./fixtures/tkc.ts";
 import { eventually, isNotFound, kubeConfig, uniqueName } from "./kube.ts";
 import { expectNoForbidden, startPacific } from "./pacific.ts";
 import { installChart } from "./tools.ts";
@@ -43,14 +43,7 @@ const stateDir = mkdtempSync(join(tmpdir(), "pacific-guests-"));
 let mgr: Manager;
 
 /** The documentation's TKC, 1 + 1 nodes of best-effort-small. */
-const docTkc = (name: string): TanzuKubernetesCluster =>
-  tkcManifest({
-    name,
-    namespace: ns,
-    controlPlane: 1,
-    vmClass: "best-effort-small",
-    pools: [{ replicas: 1 }],
-  });
+const docTkc = (name: string): TanzuKubernetesCluster => tkcManifest({ name, namespace: ns, ...LIGHT });
 
 const cond = (o: { status?: { conditions?: unknown } }, type: string) =>
   (
