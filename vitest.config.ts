@@ -13,6 +13,7 @@ export default defineConfig({
             "hack/**/*.test.ts",
             "test/bench/**/*.test.ts",
             "test/chaos/**/*.test.ts",
+            "test/e2e/fixtures/**/*.test.ts",
             "test/docs.test.ts",
           ],
           environment: "node",

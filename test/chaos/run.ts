@@ -24,6 +24,7 @@ import { SupervisorNamespaceResource } from "../../controllers/api/vsphere/super
 import { VSpherePodResource } from "../../controllers/api/vsphere/vspherepod.ts";
 import { KubeClient } from "../../controllers/runtime/client.ts";
 import { Namespaces, ResourceQuotas } from "../../controllers/runtime/resource.ts";
+import { tkcManifest } from "../e2e/fixtures/tkc.ts";
 import {
   checkGuestInvariants,
   guestDirs,
@@ -283,22 +284,19 @@ const ops: Array<[number, () => Promise<unknown>]> = [
 ];
 async function createTkc(ns: string): Promise<string> {
   const name = `tkc-${serial++}`;
-  await client.create(TanzuKubernetesClusterResource, {
-    apiVersion: "run.tanzu.vmware.com/v1alpha3",
-    kind: "TanzuKubernetesCluster",
-    metadata: { name, namespace: ns },
-    spec: {
-      topology: {
-        controlPlane: {
-          replicas: 1,
-          vmClass: "best-effort-small",
-          storageClass: STORAGE,
-          tkr: { reference: { name: RELEASES[0] } },
-        },
-        nodePools: [{ name: "workers", replicas: 1, vmClass: "best-effort-small", storageClass: STORAGE }],
-      },
-    },
-  });
+  await client.create(
+    TanzuKubernetesClusterResource,
+    tkcManifest({
+      name,
+      namespace: ns,
+      controlPlane: 1,
+      vmClass: "best-effort-small",
+      storageClass: STORAGE,
+      tkr: RELEASES[0],
+      pools: [{ name: "workers", replicas: 1 }],
+      settings: "none",
+    }),
+  );
   tkcs.set(name, { ns, release: 0 });
   made.tkcs++;
   return name;

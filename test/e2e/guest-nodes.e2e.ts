@@ -30,7 +30,8 @@ import { newLogger } from "../../controllers/runtime/log.ts";
 import type { Manager } from "../../controllers/runtime/manager.ts";
 import { Nodes, Pods, Secrets } from "../../controllers/runtime/resource.ts";
 import { listening, pidsUnder, toolDir } from "./fixtures/processes.ts";
-import { createBoundNamespace, createHosts, STORAGE } from "./fixtures/supervisor.ts";
+import { createBoundNamespace, createHosts } from "./fixtures/supervisor.ts";
+import { tkcManifest } from "./fixtures/tkc.ts";
 import { eventually, isNotFound, kubeConfig, uniqueName } from "./kube.ts";
 import { expectNoForbidden, startPacific } from "./pacific.ts";
 import { installChart } from "./tools.ts";
@@ -40,7 +41,6 @@ const suffix = uniqueName("n").slice(2);
 const ns = `gnodes-${suffix}`;
 const hosts = ["a", "b", "c"].map((x) => `gnodes-${suffix}-esx-${x}`);
 const TKC = "tkc-n";
-const V123 = "v1.23.8---vmware.3-tkg.1";
 const V124 = "v1.24.11---vmware.1-fips.1-tkg.1";
 const CP_ROLE = "node-role.kubernetes.io/control-plane";
 const kubectlBin = join(toolDir("kubernetes"), "kubectl");
@@ -50,41 +50,19 @@ let mgr: Manager;
 const quiet = newLogger("guest-nodes-e2e", "silent");
 
 const tkc = (): TanzuKubernetesCluster =>
-  ({
-    apiVersion: "run.tanzu.vmware.com/v1alpha3",
-    kind: "TanzuKubernetesCluster",
-    metadata: { name: TKC, namespace: ns },
-    spec: {
-      topology: {
-        controlPlane: {
-          replicas: 3,
-          vmClass: "best-effort-small",
-          storageClass: STORAGE,
-          tkr: { reference: { name: V123 } },
-        },
-        nodePools: [
-          {
-            name: "pool-1",
-            replicas: 3,
-            vmClass: "best-effort-small",
-            storageClass: STORAGE,
-            labels: { "pacific.dev/pool": "pool-1" },
-            // PreferNoSchedule: the web pods below still land on the workers.
-            taints: [{ key: "pacific.dev/pool", value: "pool-1", effect: "PreferNoSchedule" }],
-          },
-        ],
+  tkcManifest({
+    name: TKC,
+    namespace: ns,
+    vmClass: "best-effort-small",
+    pools: [
+      {
+        replicas: 3,
+        labels: { "pacific.dev/pool": "pool-1" },
+        // PreferNoSchedule: the web pods below still land on the workers.
+        taints: [{ key: "pacific.dev/pool", value: "pool-1", effect: "PreferNoSchedule" }],
       },
-      settings: {
-        network: {
-          cni: { name: "antrea" },
-          services: { cidrBlocks: ["10.96.0.0/12"] },
-          pods: { cidrBlocks: ["192.168.0.0/16"] },
-          serviceDomain: "cluster.local",
-        },
-        storage: { defaultClass: STORAGE },
-      },
-    },
-  }) as TanzuKubernetesCluster;
+    ],
+  });
 
 /**
  * kubectl against the guest, asynchronously: the manager runs in this process, and a synchronous

@@ -43,6 +43,7 @@ import {
   StatefulSets,
 } from "../../controllers/runtime/resource.ts";
 import { createBoundNamespace, createHosts, STORAGE } from "./fixtures/supervisor.ts";
+import { LIGHT, tkcManifest } from "./fixtures/tkc.ts";
 import { eventually, isNotFound, kubeConfig, uniqueName } from "./kube.ts";
 import { expectNoForbidden, expectNoInvalid, managerKubeConfig, startPacific } from "./pacific.ts";
 import { CHART, helm, installChart, RELEASE, RELEASE_NAMESPACE } from "./tools.ts";
@@ -51,37 +52,12 @@ const client = new KubeClient(kubeConfig());
 const suffix = uniqueName("p").slice(2);
 const ns = `gpods-${suffix}`;
 const hosts = ["a", "b"].map((x) => `gpods-${suffix}-esx-${x}`);
-const V123 = "v1.23.8---vmware.3-tkg.1";
 let mgr: Manager;
 /** The manager's own credentials: the chart's ServiceAccount. */
 let asManager: KubeClient;
 
-const docTkc = (name: string): TanzuKubernetesCluster =>
-  ({
-    apiVersion: "run.tanzu.vmware.com/v1alpha3",
-    kind: "TanzuKubernetesCluster",
-    metadata: { name, namespace: ns },
-    spec: {
-      topology: {
-        controlPlane: {
-          replicas: 1,
-          vmClass: "best-effort-small",
-          storageClass: STORAGE,
-          tkr: { reference: { name: V123 } },
-        },
-        nodePools: [{ name: "pool-1", replicas: 1, vmClass: "best-effort-small", storageClass: STORAGE }],
-      },
-      settings: {
-        network: {
-          cni: { name: "antrea" },
-          services: { cidrBlocks: ["10.96.0.0/12"] },
-          pods: { cidrBlocks: ["192.168.0.0/16"] },
-          serviceDomain: "cluster.local",
-        },
-        storage: { defaultClass: STORAGE },
-      },
-    },
-  }) as TanzuKubernetesCluster;
+/** The documentation's TKC, 1 + 1 nodes of best-effort-small. */
+const docTkc = (name: string): TanzuKubernetesCluster => tkcManifest({ name, namespace: ns, ...LIGHT });
 
 const cond = (o: { status?: { conditions?: unknown } }, type: string) =>
   (o.status?.conditions as Array<{ type: string; status: string; reason?: string }> | undefined)?.find(

@@ -21,7 +21,8 @@ import { SupervisorNamespaceResource } from "../../controllers/api/vsphere/super
 import { KubeClient } from "../../controllers/runtime/client.ts";
 import { Secrets } from "../../controllers/runtime/resource.ts";
 import { processesUnder, toolDir } from "./fixtures/processes.ts";
-import { createBoundNamespace, createHosts, STORAGE } from "./fixtures/supervisor.ts";
+import { createBoundNamespace, createHosts } from "./fixtures/supervisor.ts";
+import { LIGHT, tkcManifest } from "./fixtures/tkc.ts";
 import { eventually, isNotFound, kubeConfig, root, uniqueName } from "./kube.ts";
 import { installChart } from "./tools.ts";
 
@@ -37,23 +38,7 @@ const managerKubeconfig = join(work, "manager.kubeconfig");
 let manager: ChildProcess | undefined;
 
 const tkc = (name: string): TanzuKubernetesCluster =>
-  ({
-    apiVersion: "run.tanzu.vmware.com/v1alpha3",
-    kind: "TanzuKubernetesCluster",
-    metadata: { name, namespace: ns },
-    spec: {
-      topology: {
-        controlPlane: {
-          replicas: 1,
-          vmClass: "best-effort-small",
-          storageClass: STORAGE,
-          tkr: { reference: { name: "v1.37.2---vmware.1-vkr.1" } },
-        },
-        nodePools: [{ name: "pool-1", replicas: 1, vmClass: "best-effort-small", storageClass: STORAGE }],
-      },
-      settings: { storage: { defaultClass: STORAGE } },
-    },
-  }) as TanzuKubernetesCluster;
+  tkcManifest({ name, namespace: ns, ...LIGHT, tkr: "v1.37.2---vmware.1-vkr.1", settings: "storage" });
 
 /** The manager as a process of its own (node + tsx, as `npm start`), the chart ServiceAccount's token. */
 function startManager(): ChildProcess {

@@ -29,6 +29,7 @@ import type { Manager } from "../../controllers/runtime/manager.ts";
 import { Secrets } from "../../controllers/runtime/resource.ts";
 import { listening, memoryOf, pidsUnder, toolDir } from "./fixtures/processes.ts";
 import { createBoundNamespace, createHosts, STORAGE } from "./fixtures/supervisor.ts";
+import { LIGHT, tkcManifest } from "./fixtures/tkc.ts";
 import { eventually, isNotFound, kubeConfig, uniqueName } from "./kube.ts";
 import { expectNoForbidden, startPacific } from "./pacific.ts";
 import { installChart } from "./tools.ts";
@@ -37,37 +38,12 @@ const client = new KubeClient(kubeConfig());
 const suffix = uniqueName("g").slice(2);
 const ns = `guest-${suffix}`;
 const hosts = ["a", "b"].map((x) => `guest-${suffix}-esx-${x}`);
-const V123 = "v1.23.8---vmware.3-tkg.1";
 const kubectlBin = join(toolDir("kubernetes"), "kubectl");
 const stateDir = mkdtempSync(join(tmpdir(), "pacific-guests-"));
 let mgr: Manager;
 
-const docTkc = (name: string): TanzuKubernetesCluster =>
-  ({
-    apiVersion: "run.tanzu.vmware.com/v1alpha3",
-    kind: "TanzuKubernetesCluster",
-    metadata: { name, namespace: ns },
-    spec: {
-      topology: {
-        controlPlane: {
-          replicas: 1,
-          vmClass: "best-effort-small",
-          storageClass: STORAGE,
-          tkr: { reference: { name: V123 } },
-        },
-        nodePools: [{ name: "pool-1", replicas: 1, vmClass: "best-effort-small", storageClass: STORAGE }],
-      },
-      settings: {
-        network: {
-          cni: { name: "antrea" },
-          services: { cidrBlocks: ["10.96.0.0/12"] },
-          pods: { cidrBlocks: ["192.168.0.0/16"] },
-          serviceDomain: "cluster.local",
-        },
-        storage: { defaultClass: STORAGE },
-      },
-    },
-  }) as TanzuKubernetesCluster;
+/** The documentation's TKC, 1 + 1 nodes of best-effort-small. */
+const docTkc = (name: string): TanzuKubernetesCluster => tkcManifest({ name, namespace: ns, ...LIGHT });
 
 const cond = (o: { status?: { conditions?: unknown } }, type: string) =>
   (

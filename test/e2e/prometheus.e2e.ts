@@ -8,10 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments, stringify } from "yaml";
-import {
-  type TanzuKubernetesCluster,
-  TanzuKubernetesClusterResource,
-} from "../../controllers/api/run/tanzukubernetescluster.ts";
+import { TanzuKubernetesClusterResource } from "../../controllers/api/run/tanzukubernetescluster.ts";
 import { type ESXiHost, ESXiHostResource } from "../../controllers/api/vsphere/esxihost.ts";
 import {
   type SupervisorNamespace,
@@ -20,6 +17,7 @@ import {
 import { KubeClient } from "../../controllers/runtime/client.ts";
 import type { Manager } from "../../controllers/runtime/manager.ts";
 import { Namespaces } from "../../controllers/runtime/resource.ts";
+import { tkcManifest } from "./fixtures/tkc.ts";
 import { eventually, kubeConfig, root, uniqueName } from "./kube.ts";
 import { startPacific } from "./pacific.ts";
 import { localRegistryConfig } from "./registry-tools.ts";
@@ -112,21 +110,18 @@ beforeAll(async () => {
 
   // A TanzuKubernetesCluster that cannot be made (a plain namespace has no VM classes): phase failed.
   await client.create(Namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: tkcNs } });
-  await client.create(TanzuKubernetesClusterResource, {
-    apiVersion: "run.tanzu.vmware.com/v1alpha3",
-    kind: "TanzuKubernetesCluster",
-    metadata: { name: "doomed", namespace: tkcNs },
-    spec: {
-      topology: {
-        controlPlane: {
-          replicas: 1,
-          vmClass: "best-effort-small",
-          storageClass: "none",
-          tkr: { reference: { name: "v1.23.8---vmware.3-tkg.1" } },
-        },
-      },
-    },
-  } as TanzuKubernetesCluster);
+  await client.create(
+    TanzuKubernetesClusterResource,
+    tkcManifest({
+      name: "doomed",
+      namespace: tkcNs,
+      controlPlane: 1,
+      vmClass: "best-effort-small",
+      storageClass: "none",
+      pools: [],
+      settings: "none",
+    }),
+  );
   writeFileSync(join(dir, "rules.yaml"), chartRules());
   writeFileSync(
     join(dir, "prometheus.yml"),

@@ -59,6 +59,7 @@ import {
   Services,
   StorageClasses,
 } from "../../controllers/runtime/resource.ts";
+import { tkcManifest } from "./fixtures/tkc.ts";
 import { eventually, kubeConfig, root, uniqueName } from "./kube.ts";
 import { expectNoForbidden, managerKubeConfig, startPacific } from "./pacific.ts";
 import { kubectl, RELEASE_NAMESPACE } from "./tools.ts";
@@ -469,24 +470,18 @@ describe("a cluster held back by the namespace's quota", () => {
         ]?.includes(storage),
       );
       // 1 control plane + 3 workers in a namespace of 2 VMs: two Machines can never get a VM.
-      await alice.create(TanzuKubernetesClusterResource, {
-        apiVersion: "run.tanzu.vmware.com/v1alpha3",
-        kind: "TanzuKubernetesCluster",
-        metadata: { name: "big", namespace: vmq },
-        spec: {
-          topology: {
-            controlPlane: {
-              replicas: 1,
-              vmClass: "best-effort-small",
-              storageClass: storage,
-              tkr: { reference: { name: "v1.23.8---vmware.3-tkg.1" } },
-            },
-            nodePools: [
-              { name: "workers", replicas: 3, vmClass: "best-effort-small", storageClass: storage },
-            ],
-          },
-        },
-      });
+      await alice.create(
+        TanzuKubernetesClusterResource,
+        tkcManifest({
+          name: "big",
+          namespace: vmq,
+          controlPlane: 1,
+          vmClass: "best-effort-small",
+          storageClass: storage,
+          pools: [{ name: "workers", replicas: 3 }],
+          settings: "none",
+        }),
+      );
       const quotaHeld = (c: { reason: string; message: string } | undefined) =>
         c?.reason === "QuotaExceeded" &&
         c.message.includes("exceeded quota: pacific-limits") &&

@@ -35,6 +35,7 @@ import { apiStatus } from "../../controllers/runtime/errors.ts";
 import type { Manager } from "../../controllers/runtime/manager.ts";
 import { Secrets, Services } from "../../controllers/runtime/resource.ts";
 import { createBoundNamespace, createHosts, STORAGE } from "./fixtures/supervisor.ts";
+import { tkcManifest } from "./fixtures/tkc.ts";
 import { eventually, isNotFound, kubeConfig, uniqueName } from "./kube.ts";
 import { expectNoForbidden, startPacific } from "./pacific.ts";
 import { kubectl } from "./tools.ts";
@@ -51,26 +52,7 @@ let mgr: Manager;
 
 /** The manifest of the TKG documentation (docs/upstream-apis.md), in our namespace. */
 const docTkc = (name: string, namespace = ns, vmClass = "best-effort-medium"): TanzuKubernetesCluster =>
-  ({
-    apiVersion: "run.tanzu.vmware.com/v1alpha3",
-    kind: "TanzuKubernetesCluster",
-    metadata: { name, namespace },
-    spec: {
-      topology: {
-        controlPlane: { replicas: 3, vmClass, storageClass: STORAGE, tkr: { reference: { name: V123 } } },
-        nodePools: [{ name: "pool-1", replicas: 3, vmClass, storageClass: STORAGE }],
-      },
-      settings: {
-        network: {
-          cni: { name: "antrea" },
-          services: { cidrBlocks: ["10.96.0.0/12"] },
-          pods: { cidrBlocks: ["192.168.0.0/16"] },
-          serviceDomain: "cluster.local",
-        },
-        storage: { defaultClass: STORAGE },
-      },
-    },
-  }) as TanzuKubernetesCluster;
+  tkcManifest({ name, namespace, vmClass });
 
 const getTkc = (name: string, namespace = ns) =>
   client.get<TanzuKubernetesCluster>(TanzuKubernetesClusterResource, name, namespace);

@@ -31,6 +31,7 @@ import { SupervisorNamespaceResource } from "../../controllers/api/vsphere/super
 import { KubeClient, type KubeObject } from "../../controllers/runtime/client.ts";
 import type { Manager } from "../../controllers/runtime/manager.ts";
 import { createBoundNamespace, createHosts, STORAGE } from "./fixtures/supervisor.ts";
+import { tkcManifest } from "./fixtures/tkc.ts";
 import { eventually, isNotFound, kubeConfig, root, uniqueName } from "./kube.ts";
 import { expectNoForbidden, expectNoInvalid, startPacific } from "./pacific.ts";
 import { installChart, kubectl } from "./tools.ts";
@@ -40,7 +41,6 @@ const suffix = uniqueName("u").slice(2);
 const ns = `upc-${suffix}`;
 const hosts = ["a", "b", "c", "d"].map((x) => `upc-${suffix}-esx-${x}`);
 const CLUSTER_NAME = "cluster.x-k8s.io/cluster-name";
-const V123 = "v1.23.8---vmware.3-tkg.1";
 const V124 = "v1.24.11---vmware.1-fips.1-tkg.1";
 const OFF = ["--set", "crds.clusterAPI=false", "--set", "crds.vmOperator=false"];
 let mgr: Manager | undefined;
@@ -57,32 +57,7 @@ function deleteCrds(crds: string[]): void {
   kubectl(["delete", "crd", "--ignore-not-found", "--wait=true", "--timeout=120s", ...crds]);
 }
 
-const docTkc = (name: string): TanzuKubernetesCluster =>
-  ({
-    apiVersion: "run.tanzu.vmware.com/v1alpha3",
-    kind: "TanzuKubernetesCluster",
-    metadata: { name, namespace: ns },
-    spec: {
-      topology: {
-        controlPlane: {
-          replicas: 3,
-          vmClass: "best-effort-medium",
-          storageClass: STORAGE,
-          tkr: { reference: { name: V123 } },
-        },
-        nodePools: [{ name: "pool-1", replicas: 3, vmClass: "best-effort-medium", storageClass: STORAGE }],
-      },
-      settings: {
-        network: {
-          cni: { name: "antrea" },
-          services: { cidrBlocks: ["10.96.0.0/12"] },
-          pods: { cidrBlocks: ["192.168.0.0/16"] },
-          serviceDomain: "cluster.local",
-        },
-        storage: { defaultClass: STORAGE },
-      },
-    },
-  }) as TanzuKubernetesCluster;
+const docTkc = (name: string): TanzuKubernetesCluster => tkcManifest({ name, namespace: ns });
 
 const getTkc = (name: string) => client.get<TanzuKubernetesCluster>(TanzuKubernetesClusterResource, name, ns);
 const byCluster = (name: string) => ({ labelSelector: `${CLUSTER_NAME}=${name}` });
