@@ -18,7 +18,11 @@ import {
   type VirtualMachine,
   VirtualMachineResource,
 } from "../../controllers/api/vmoperator/virtualmachine.ts";
-import { GUEST_NODE_LABEL, nodeNameOf } from "../../controllers/guestnode/desired.ts";
+import {
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  GUEST_NODE_LABEL,
+  nodeNameOf,
+} from "../../controllers/guestnode/desired.ts";
 import { KubeClient, type KubeObject } from "../../controllers/runtime/client.ts";
 import { Nodes, Secrets } from "../../controllers/runtime/resource.ts";
 import type { Verdict } from "./invariants.ts";
@@ -147,9 +151,8 @@ export function nodeViolations(
   return out;
 }
 
-/** The Machines whose VM is powered on, of each TKC: the Nodes its guest should list. */
-/** Cluster API's nodeDrainTimeout as Pacific defaults it (guestnode/desired.ts), and a margin. */
-const DRAIN_ALLOWANCE_MS = 120_000 + 30_000;
+/** Cluster API's nodeDrainTimeout as Pacific defaults it, and a margin. */
+const DRAIN_ALLOWANCE_MS = DEFAULT_DRAIN_TIMEOUT_MS + 30_000;
 
 /**
  * Nodes whose absence is not due yet, as the product documents it (docs/guest-nodes.md): a Machine
@@ -181,6 +184,7 @@ function leavingNodes(
   return out;
 }
 
+/** The Machines whose VM is powered on, of each TKC: the Nodes its guest should list. */
 function poweredOnMachines(t: TanzuKubernetesCluster, machines: Machine[], vms: VirtualMachine[]): Machine[] {
   return machines
     .filter(
